@@ -1,0 +1,1 @@
+"""Shared core: task definitions, pre/post-processing, metrics and the bundle format."""

@@ -1,0 +1,110 @@
+"""The model bundle: one ONNX graph, its tokenizer and a verified `manifest.json`.
+
+The format is documented in docs/bundle.md; export writes it, the server and the batch job
+read it. Every file is listed with its sha256, and `load_manifest` refuses a bundle whose files
+do not match, naming the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from road.core.errors import BundleError
+from road.core.tasks import GRAPH_INPUTS, NLI, QA
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class QATaskInfo(_Frozen):
+    kind: Literal["span_extraction"] = "span_extraction"
+    outputs: tuple[str, ...] = QA.outputs
+    max_seq_len: int
+    doc_stride: int
+    max_question_tokens: int
+    max_answer_len: int = 30
+    # No answer when null logit - best span logit exceeds this; tuned on dev at export.
+    null_threshold: float = 0.0
+
+
+class NLITaskInfo(_Frozen):
+    kind: Literal["classification"] = "classification"
+    outputs: tuple[str, ...] = NLI.outputs
+    labels: tuple[str, ...] = NLI.labels
+    max_seq_len: int
+
+
+class Tasks(_Frozen):
+    qa: QATaskInfo | None = None
+    nli: NLITaskInfo | None = None
+
+
+class Manifest(_Frozen):
+    format_version: int = FORMAT_VERSION
+    graph: str = "model.onnx"
+    precision: Literal["fp32", "fp16", "int8"] = "fp32"
+    target: Literal["cpu", "cuda", "tensorrt"] = "cpu"
+    inputs: tuple[str, ...] = GRAPH_INPUTS
+    outputs: tuple[str, ...]
+    tasks: Tasks
+    files: dict[str, str] = Field(default_factory=dict, description="relative path -> sha256")
+    provenance: dict[str, Any] = Field(default_factory=dict)
+    quality: dict[str, Any] = Field(default_factory=dict)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_manifest(bundle_dir: Path, manifest: Manifest) -> Manifest:
+    """Hash every file in the bundle (except the manifest) and write `manifest.json`."""
+    files = {
+        str(path.relative_to(bundle_dir)): sha256_file(path)
+        for path in sorted(bundle_dir.rglob("*"))
+        if path.is_file() and path.name != MANIFEST
+    }
+    if manifest.graph not in files:
+        raise BundleError(f"{bundle_dir}: graph file {manifest.graph} is missing")
+    final = manifest.model_copy(update={"files": files})
+    (bundle_dir / MANIFEST).write_text(final.model_dump_json(indent=2) + "\n")
+    return final
+
+
+def load_manifest(bundle_dir: str | Path, verify: bool = True) -> Manifest:
+    """Read and (by default) verify a bundle; raises `BundleError` naming the offending file."""
+    bundle_dir = Path(bundle_dir)
+    path = bundle_dir / MANIFEST
+    if not path.is_file():
+        raise BundleError(f"{bundle_dir} is not a road bundle: {MANIFEST} is missing")
+    try:
+        manifest = Manifest.model_validate_json(path.read_text())
+    except ValidationError as exc:
+        raise BundleError(f"{path}: invalid manifest: {exc}") from exc
+    if manifest.format_version != FORMAT_VERSION:
+        raise BundleError(f"{path}: format_version {manifest.format_version} is not supported")
+    if verify:
+        verify_files(bundle_dir, manifest)
+    return manifest
+
+
+def verify_files(bundle_dir: Path, manifest: Manifest) -> None:
+    if manifest.graph not in manifest.files:
+        raise BundleError(f"{bundle_dir}: the manifest lists no hash for {manifest.graph}")
+    for name, expected in manifest.files.items():
+        file = bundle_dir / name
+        if not file.is_file():
+            raise BundleError(f"{file}: listed in the manifest but missing")
+        if sha256_file(file) != expected:
+            raise BundleError(f"{file}: sha256 does not match the manifest (tampered or corrupted)")

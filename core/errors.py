@@ -1,0 +1,41 @@
+"""Domain errors shared by training, export, the server and the batch job.
+
+They carry no HTTP knowledge; `road.service.errors` maps them to responses in one place.
+"""
+
+from __future__ import annotations
+
+
+class RoadError(Exception):
+    """Base class of every error road raises on purpose."""
+
+
+class InputTooLong(RoadError):
+    """An input field does not fit the model's limits."""
+
+    def __init__(self, field: str, limit: int, actual: int, unit: str = "tokens") -> None:
+        super().__init__(f"{field} is too long: {actual} {unit}, the limit is {limit} {unit}")
+        self.field = field
+        self.limit = limit
+        self.actual = actual
+        self.unit = unit
+
+
+class Overloaded(RoadError):
+    """The server's queue is full; the client should retry later."""
+
+    def __init__(self, retry_after_s: float = 1.0) -> None:
+        super().__init__("the server is overloaded, retry later")
+        self.retry_after_s = retry_after_s
+
+
+class BundleError(RoadError):
+    """A model bundle is missing, malformed or fails verification."""
+
+
+class ParityError(RoadError):
+    """An exported graph disagrees with its source checkpoint beyond tolerance."""
+
+
+class NotReady(RoadError):
+    """The model is still loading or warming up, or the server is draining."""

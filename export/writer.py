@@ -1,0 +1,86 @@
+"""Bundle assembly: task info, provenance, the staged files and the atomic publish."""
+
+from __future__ import annotations
+
+import math
+import platform
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import onnx
+import onnxruntime
+import torch
+import transformers
+from road.core.bundle import Manifest, NLITaskInfo, QATaskInfo, Tasks
+from road.core.tokenizer import TOKENIZER_FILE
+from road.export.errors import ExportError
+from road.export.source import Checkpoint
+from road.training.config import TrainConfig, to_dict
+
+import road
+
+GRAPH_FILE: str = Manifest.model_fields["graph"].default
+# The server only reads tokenizer.json; the others let `transformers` load the bundle too.
+TOKENIZER_FILES = (TOKENIZER_FILE, "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
+
+
+def task_info(config: TrainConfig, null_threshold: float | None) -> Tasks:
+    """The manifest's tasks: the trained ones, with the training-time encoder settings."""
+    qa = nli = None
+    if config.qa is not None:
+        # JSON has no infinities: the manifest would not load again.
+        if null_threshold is None or not math.isfinite(null_threshold):
+            raise ExportError(f"QA needs a finite tuned null threshold, got {null_threshold}")
+        qa = QATaskInfo(
+            max_seq_len=config.qa.max_seq_len,
+            doc_stride=config.qa.doc_stride,
+            max_question_tokens=config.qa.max_question_tokens,
+            max_answer_len=config.qa.max_answer_len,
+            null_threshold=null_threshold,
+        )
+    if config.nli is not None:
+        nli = NLITaskInfo(max_seq_len=config.nli.max_seq_len)
+    return Tasks(qa=qa, nli=nli)
+
+
+def provenance(checkpoint: Checkpoint, pytorch_metrics: dict[str, Any]) -> dict[str, Any]:
+    """Where the bundle came from and what built it."""
+    return {
+        "source_checkpoint": str(checkpoint.path.resolve()),
+        "train_config": to_dict(checkpoint.config),
+        "dev_metrics": pytorch_metrics,
+        "road_version": road.__version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "onnx": onnx.__version__,
+            "onnxruntime": onnxruntime.__version__,
+        },
+    }
+
+
+def stage_files(stage: Path, graph: Path, checkpoint_dir: Path) -> None:
+    """Lay out the bundle's files (all but the manifest) in a fresh `stage` directory."""
+    stage.mkdir()
+    shutil.copyfile(graph, stage / GRAPH_FILE)
+    for name in TOKENIZER_FILES:
+        if (checkpoint_dir / name).is_file():
+            shutil.copyfile(checkpoint_dir / name, stage / name)
+
+
+def publish(stage: Path, out: Path, scratch: Path) -> None:
+    """Move the finished `stage` to `out`, moving an old bundle there into `scratch`."""
+    # Renames within one file system: a reader sees the old bundle or the new one, never a mix.
+    previous = scratch / "previous"
+    if out.exists() or out.is_symlink():
+        out.rename(previous)
+    try:
+        stage.rename(out)
+    except OSError:
+        if previous.exists():
+            previous.rename(out)
+        raise

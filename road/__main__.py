@@ -1,0 +1,3 @@
+from road.cli import app
+
+app(prog_name="road")

@@ -1,0 +1,75 @@
+"""The model layer: a verified bundle, its encoders, and one ONNX Runtime session.
+
+The server and the batch job share it; nothing here knows about HTTP or batching.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from road.core.bundle import Manifest, load_manifest
+from road.core.errors import BundleError
+from road.core.nli import NLIEncoder
+from road.core.qa import QAEncoder
+from road.service.cpu import available_cpus
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """ONNX Runtime knobs; None means 'derive from the machine'."""
+
+    intra_op_threads: int | None = None
+    providers: tuple[str, ...] = ("CPUExecutionProvider",)
+
+
+class Runtime:
+    """Runs padded batches through the bundle's graph, returning every head's output."""
+
+    def __init__(self, bundle_dir: Path, manifest: Manifest, session: ort.InferenceSession) -> None:
+        self.bundle_dir = bundle_dir
+        self.manifest = manifest
+        self.session = session
+        self.output_names = list(manifest.outputs)
+        qa, nli = manifest.tasks.qa, manifest.tasks.nli
+        if qa is None or nli is None:
+            raise BundleError(f"{bundle_dir}: road serves bundles with both a qa and an nli task")
+        self.qa = qa
+        self.nli = nli
+        self.qa_encoder = QAEncoder.from_file(bundle_dir, qa.max_seq_len, qa.doc_stride, qa.max_question_tokens)
+        self.nli_encoder = NLIEncoder.from_file(bundle_dir, nli.max_seq_len)
+
+    @classmethod
+    def load(cls, bundle_dir: str | Path, options: SessionOptions = SessionOptions()) -> Runtime:
+        """Verify the bundle's hashes, then open its graph."""
+        bundle_dir = Path(bundle_dir)
+        manifest = load_manifest(bundle_dir, verify=True)
+        session = ort.InferenceSession(
+            str(bundle_dir / manifest.graph), sess_options=_session_options(options), providers=list(options.providers)
+        )
+        log.info("loaded bundle %s (%s, %s)", bundle_dir, manifest.precision, session.get_providers()[0])
+        return cls(bundle_dir, manifest, session)
+
+    def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """One session run for a padded batch of any mix of QA and NLI rows."""
+        outputs = self.session.run(self.output_names, inputs)
+        return dict(zip(self.output_names, outputs))
+
+    @property
+    def bundle_sha256(self) -> str:
+        return self.manifest.files[self.manifest.graph]
+
+
+def _session_options(options: SessionOptions) -> ort.SessionOptions:
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.intra_op_num_threads = options.intra_op_threads or available_cpus()
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    return so

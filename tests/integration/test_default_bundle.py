@@ -1,0 +1,104 @@
+"""The committed default bundle, served by the real `road serve` process (no bundle argument)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from road.core.bundle import load_manifest
+from road.service.settings import default_bundle
+
+from .server import running_server
+
+pytestmark = pytest.mark.integration
+
+LYON = (
+    "Lyon is the third-largest city of France. It is located at the confluence of the rivers "
+    "Rhône and Saône, about 470 km south-east of Paris. The city was founded by the Romans in 43 BC "
+    "under the name Lugdunum."
+)
+FILLER = (
+    "The museum also holds a large collection of paintings, sculptures and everyday objects donated "
+    "by local families over the last two centuries. "
+)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with running_server(None) as url:
+        yield url
+
+
+def post(url: str, path: str, body: dict) -> httpx.Response:
+    return httpx.post(f"{url}{path}", json=body, timeout=60)
+
+
+def test_default_bundle_is_committed_small_and_verified():
+    bundle = default_bundle()
+    manifest = load_manifest(bundle, verify=True)
+    size = sum(f.stat().st_size for f in bundle.iterdir() if f.is_file())
+    assert size <= 40 * 1024 * 1024
+    assert manifest.tasks.qa is not None and manifest.tasks.nli is not None
+
+
+def test_qa_returns_the_right_span(server: str):
+    response = post(server, "/qa", {"question": "Who founded Lyon?", "context": LYON})
+    assert response.status_code == 200
+    body = response.json()
+    assert "Romans" in body["answer"]
+    assert LYON[body["start"] : body["end"]] == body["answer"]
+    assert 0.0 < body["score"] <= 1.0
+
+
+def test_qa_answer_only_in_the_last_window(server: str):
+    context = FILLER * 12 + LYON
+    response = post(server, "/qa", {"question": "Who founded Lyon?", "context": context})
+    body = response.json()
+    assert "Romans" in body["answer"]
+    assert context[body["start"] : body["end"]] == body["answer"]
+    assert body["start"] > len(FILLER) * 12 - 1
+
+
+def test_qa_top_k_lists_ranked_answers(server: str):
+    body = post(server, "/qa", {"question": "Which rivers meet at Lyon?", "context": LYON, "top_k": 3}).json()
+    assert len(body["answers"]) == 3
+    scores = [a["score"] for a in body["answers"]]
+    assert scores == sorted(scores, reverse=True)
+    assert body["answers"][0]["answer"] == body["answer"]
+
+
+def test_nli_labels_real_pairs(server: str):
+    entail = post(server, "/nli", {"premise": LYON, "hypothesis": "Lyon was founded by the Romans."}).json()
+    contra = post(server, "/nli", {"premise": LYON, "hypothesis": "Lyon was founded by the Greeks."}).json()
+    assert set(entail["scores"]) == {"entailment", "neutral", "contradiction"}
+    assert sum(entail["scores"].values()) == pytest.approx(1.0, abs=1e-4)
+    assert entail["scores"]["entailment"] > contra["scores"]["entailment"]
+
+
+def test_batch_forms_match_single_calls(server: str):
+    items = [{"question": "Who founded Lyon?", "context": LYON}, {"question": "Which rivers meet at Lyon?", "context": LYON}]
+    batch = post(server, "/qa/batch", {"items": items}).json()["results"]
+    singles = [post(server, "/qa", item).json() for item in items]
+    assert [(r["answer"], r["start"]) for r in batch] == [(s["answer"], s["start"]) for s in singles]
+    pairs = [{"premise": LYON, "hypothesis": "Lyon is in France."}]
+    nli = post(server, "/nli/batch", {"items": pairs}).json()["results"]
+    assert nli[0]["label"] == post(server, "/nli", pairs[0]).json()["label"]
+
+
+def test_errors_are_problem_json(server: str):
+    missing = post(server, "/qa", {"question": "Who?"})
+    assert missing.status_code == 422
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    assert missing.json()["field"] == "context"
+    too_long = post(server, "/qa", {"question": "why " * 200, "context": LYON})
+    assert too_long.status_code == 422 and too_long.json()["field"] == "question"
+
+
+def test_health_and_openapi(server: str):
+    assert httpx.get(f"{server}/health/live").json()["status"] == "alive"
+    assert httpx.get(f"{server}/health/ready").json()["status"] == "ready"
+    assert httpx.get(f"{server}/docs").status_code == 200
+    paths = httpx.get(f"{server}/openapi.json").json()["paths"]
+    assert {"/qa", "/nli", "/qa/batch", "/nli/batch"} <= set(paths)

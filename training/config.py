@@ -1,0 +1,112 @@
+"""Training configuration: a frozen dataclass read from YAML, with `key=value` CLI overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class QAConfig:
+    train: str
+    dev: str
+    max_seq_len: int = 256
+    doc_stride: int = 128
+    max_question_tokens: int = 64
+    max_answer_len: int = 30
+    batch_size: int = 16
+    # Share of questions also paired with another article's paragraph, labelled "no answer".
+    negative_fraction: float = 0.2
+    dev_limit: int | None = None
+
+
+@dataclass(frozen=True)
+class NLIConfig:
+    train: str
+    dev: str
+    max_seq_len: int = 128
+    batch_size: int = 32
+    dev_limit: int | None = None
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    output_dir: str
+    steps: int
+    qa: QAConfig | None = None
+    nli: NLIConfig | None = None
+    # 'minilm' (the PyPI package), a local HF directory, or a hub id.
+    init: str = "minilm"
+    # Encoder layers to keep, e.g. [0, 2, 4]; None keeps all.
+    layers: tuple[int, ...] | None = None
+    lr: float = 1e-4
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    max_grad_norm: float = 1.0
+    seed: int = 13
+    # Tasks are drawn per step with probability ∝ |train set|^alpha, unless weights are given.
+    task_alpha: float = 1.0
+    task_weights: dict[str, float] = field(default_factory=dict)
+    save_every: int = 200
+    eval_every: int = 0
+    eval_subset: int = 500
+    log_every: int = 10
+    threads: int | None = None
+
+    def tasks(self) -> dict[str, QAConfig | NLIConfig]:
+        return {name: cfg for name, cfg in (("qa", self.qa), ("nli", self.nli)) if cfg is not None}
+
+
+def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
+    """Read YAML, then apply `dotted.key=value` overrides (values parsed as YAML)."""
+    raw: dict[str, Any] = yaml.safe_load(Path(path).read_text()) if path else {}
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"override {item!r} is not key=value")
+        node = raw
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(value)
+    return _build(TrainConfig, raw)
+
+
+def _build(cls: type, raw: dict[str, Any]) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(raw) - names
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
+    return cls(**{key: _coerce(hints[key], value) for key, value in raw.items()})
+
+
+def _coerce(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    for option in options:
+        if dataclasses.is_dataclass(option) and isinstance(value, dict):
+            return _build(option, value)  # type: ignore[arg-type]
+        if typing.get_origin(option) is tuple:
+            return tuple(value)
+        if option is float and isinstance(value, (int, str)) and not isinstance(value, bool):
+            return float(value)  # YAML 1.1 reads "3e-4" as a string
+    return value
+
+
+def to_dict(config: TrainConfig) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+def save_config(config: TrainConfig, path: Path) -> None:
+    data = to_dict(config)
+    if data.get("layers") is not None:
+        data["layers"] = list(data["layers"])
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
