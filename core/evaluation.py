@@ -19,9 +19,7 @@ Runner = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 """Maps padded graph inputs to the graph's named outputs."""
 
 
-def with_unanswerable(
-    examples: Sequence[QAExample], fraction: float, seed: int
-) -> list[QAExample]:
+def with_unanswerable(examples: Sequence[QAExample], fraction: float, seed: int) -> list[QAExample]:
     """Adds unanswerable pairs: questions paired with a paragraph of another article."""
     rng = random.Random(seed)
     contexts = sorted({(ex.title, ex.context) for ex in examples})
@@ -30,11 +28,17 @@ def with_unanswerable(
         title, context = rng.choice(contexts)
         while title == ex.title and len({t for t, _ in contexts}) > 1:
             title, context = rng.choice(contexts)
-        extra.append(replace(ex, id=f"{ex.id}-neg", title=title, context=context, answers=(), answer_starts=()))
+        extra.append(
+            replace(
+                ex, id=f"{ex.id}-neg", title=title, context=context, answers=(), answer_starts=()
+            )
+        )
     return [*examples, *extra]
 
 
-def run_rows(runner: Runner, rows: Sequence[Row], batch_size: int) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+def run_rows(
+    runner: Runner, rows: Sequence[Row], batch_size: int
+) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
     """Runs rows in length-sorted batches; yields (row index, that row's unpadded outputs)."""
     order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
     for begin in range(0, len(order), batch_size):
@@ -58,7 +62,11 @@ def evaluate_qa(
     max_answer_len: int = 30,
 ) -> QAEval:
     """SQuAD v2 scores at the F1-best null threshold, which is returned for the manifest."""
-    examples = [ex for ex, n in zip(examples, encoder.question_lengths([e.question for e in examples])) if n <= encoder.max_question_tokens]
+    examples = [
+        ex
+        for ex, n in zip(examples, encoder.question_lengths([e.question for e in examples]))
+        if n <= encoder.max_question_tokens
+    ]
     per_example = encoder.encode([e.question for e in examples], [e.context for e in examples])
     rows: list[QAWindow] = [w for windows in per_example for w in windows]
     owner = [k for k, windows in enumerate(per_example) for _ in windows]
@@ -71,7 +79,14 @@ def evaluate_qa(
         ends[owner[i]].append(out["end_logits"])
     golds, spans, margins = {}, {}, {}
     for k, ex in enumerate(examples):
-        decoded = decode_answers(windows[k], starts[k], ends[k], ex.context, max_answer_len=max_answer_len, allow_no_answer=False)
+        decoded = decode_answers(
+            windows[k],
+            starts[k],
+            ends[k],
+            ex.context,
+            max_answer_len=max_answer_len,
+            allow_no_answer=False,
+        )
         golds[ex.id] = list(ex.answers)
         spans[ex.id] = decoded.answers[0].text if decoded.answers else ""
         margins[ex.id] = decoded.null_logit - decoded.best_span_logit
@@ -84,7 +99,9 @@ def evaluate_qa(
 def evaluate_nli(
     runner: Runner, encoder: NLIEncoder, examples: Sequence[NLIExample], batch_size: int = 64
 ) -> dict[str, float]:
-    rows = encoder.encode([e.premise for e in examples], [e.hypothesis for e in examples], truncate=True)
+    rows = encoder.encode(
+        [e.premise for e in examples], [e.hypothesis for e in examples], truncate=True
+    )
     logits = np.zeros((len(rows), 3), dtype=np.float32)
     for i, out in run_rows(runner, rows, batch_size):
         logits[i] = out["nli_logits"]

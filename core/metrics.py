@@ -54,7 +54,9 @@ def squad_scores(golds: Mapping[str, Sequence[str]], preds: Mapping[str, str]) -
 
 
 def best_null_threshold(
-    golds: Mapping[str, Sequence[str]], span_preds: Mapping[str, str], null_margins: Mapping[str, float]
+    golds: Mapping[str, Sequence[str]],
+    span_preds: Mapping[str, str],
+    null_margins: Mapping[str, float],
 ) -> tuple[float, float]:
     """The null threshold that maximises F1, and that F1 (official `find_best_thresh`).
 

@@ -58,7 +58,9 @@ def _truncate(ids: np.ndarray, types: np.ndarray, max_len: int) -> tuple[np.ndar
             second = second[:-1]
     cls, sep = ids[0], ids[-1]
     new_ids = np.concatenate([[cls], first, [sep], second, [sep]]).astype(np.int64)
-    new_types = np.concatenate([np.zeros(len(first) + 2), np.ones(len(second) + 1)]).astype(np.int64)
+    new_types = np.concatenate([np.zeros(len(first) + 2), np.ones(len(second) + 1)]).astype(
+        np.int64
+    )
     return new_ids, new_types
 
 

@@ -16,7 +16,7 @@ from road.core.qa import QAWindow
 
 @dataclass(frozen=True, slots=True)
 class SpanAnswer:
-    """An answer with end-exclusive character offsets into the context; `text == ""` is no answer."""
+    """An answer with end-exclusive character offsets into the context; "" is no answer."""
 
     text: str
     start: int

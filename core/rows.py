@@ -46,4 +46,7 @@ def pad_rows(rows: Sequence[Row], pad_id: int = 0, multiple_of: int = 1) -> dict
 
 def row_outputs(outputs: dict[str, np.ndarray], j: int, length: int) -> dict[str, np.ndarray]:
     """Row j's slice of every batch output: per-token outputs cut back to the row's length."""
-    return {name: value[j, :length] if name in TOKEN_OUTPUTS else value[j] for name, value in outputs.items()}
+    return {
+        name: value[j, :length] if name in TOKEN_OUTPUTS else value[j]
+        for name, value in outputs.items()
+    }

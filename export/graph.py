@@ -6,6 +6,7 @@ from pathlib import Path
 
 import onnx
 import torch
+
 from road.core.tasks import GRAPH_INPUTS, GRAPH_OUTPUTS
 from road.training.model import RoadStudent
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
 from road.core.data import read_nli, read_squad
 from road.core.errors import ParityError
 from road.core.evaluation import Runner

@@ -8,17 +8,18 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import onnxruntime as ort
+
 from road.core.bundle import Manifest, write_manifest
 from road.core.tasks import GRAPH_OUTPUTS
 from road.export.errors import ExportError
-from road.export.gate import check_quality, dev_sets, evaluate_runner
+from road.export.gate import check_quality
 from road.export.graph import export_graph
 from road.export.parity import check_parity, max_abs_diffs, parity_batches
 from road.export.quantize import quantize_int8
 from road.export.runtime import onnx_runner, open_session
 from road.export.source import Checkpoint, open_checkpoint, pytorch_metrics
 from road.export.writer import provenance, publish, stage_files, task_info
-from road.training.evaluate import torch_runner
+from road.training.evaluate import evaluate_with, torch_runner
 
 Precision = Literal["fp32", "int8"]
 
@@ -91,8 +92,7 @@ def quality_gate(
 ) -> dict[str, Any]:
     """Evaluate the graph on dev and gate it against PyTorch; returns the manifest's `quality`."""
     reference, origin = pytorch_metrics(source, dev_limit)
-    dev = dev_sets(source.config, dev_limit)
-    exported = evaluate_runner(onnx_runner(session), source.config, source.path, dev)
+    exported = evaluate_with(onnx_runner(session), source.config, source.path, dev_limit)
     drops = check_quality(reference, exported, metric_budget)
     return {
         "pytorch": reference,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+
 from road.core.evaluation import Runner
 from road.service.cpu import available_cpus
 

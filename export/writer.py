@@ -13,13 +13,13 @@ import onnx
 import onnxruntime
 import torch
 import transformers
+
+import road
 from road.core.bundle import Manifest, NLITaskInfo, QATaskInfo, Tasks
 from road.core.tokenizer import TOKENIZER_FILE
 from road.export.errors import ExportError
 from road.export.source import Checkpoint
 from road.training.config import TrainConfig, to_dict
-
-import road
 
 GRAPH_FILE: str = Manifest.model_fields["graph"].default
 # The server only reads tokenizer.json; the others let `transformers` load the bundle too.

@@ -27,15 +27,23 @@ def create_app(settings: ServerSettings) -> FastAPI:
         finally:
             await state.stop()
 
-    app = FastAPI(title="road", version=road.__version__, lifespan=lifespan, summary="Extractive QA and NLI from one shared encoder")
+    app = FastAPI(
+        title="road",
+        version=road.__version__,
+        lifespan=lifespan,
+        summary="Extractive QA and NLI from one shared encoder",
+    )
     app.state.road = state
     app.include_router(router)
     install_error_handlers(app)
 
     @app.middleware("http")
-    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         started = time.perf_counter()
-        response = await call_next(request)
+        with state.metrics.in_flight.track_inprogress():
+            response = await call_next(request)
         endpoint = request.scope.get("route").path if request.scope.get("route") else "unmatched"  # type: ignore[union-attr]
         state.metrics.requests.labels(endpoint, str(response.status_code)).inc()
         state.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)

@@ -29,18 +29,25 @@ class BatchStats:
     rows: int
     padded_tokens: int
     real_tokens: int
+    queue_waits_s: tuple[float, ...] = ()
 
 
 @dataclass(eq=False)
 class _Pending:
     row: Row
     future: asyncio.Future[RowOutput] = field(repr=False)
+    queued_at: float = 0.0
 
 
 class Batcher:
     """Owns the queue and the single worker that feeds the session one batch at a time."""
 
-    def __init__(self, run: RunBatch, settings: BatchSettings, on_batch: Callable[[BatchStats], None] | None = None) -> None:
+    def __init__(
+        self,
+        run: RunBatch,
+        settings: BatchSettings,
+        on_batch: Callable[[BatchStats], None] | None = None,
+    ) -> None:
         self._run = run
         self._settings = settings
         self._on_batch = on_batch
@@ -67,7 +74,8 @@ class Batcher:
     async def submit(self, rows: Sequence[Row]) -> list[RowOutput]:
         """Queue rows and wait for their outputs, in order."""
         loop = asyncio.get_running_loop()
-        pending = [_Pending(row, loop.create_future()) for row in rows]
+        now = loop.time()
+        pending = [_Pending(row, loop.create_future(), now) for row in rows]
         self._queue.extend(pending)
         self._arrived.set()
         return list(await asyncio.gather(*(p.future for p in pending)))
@@ -90,7 +98,10 @@ class Batcher:
         return self._take()
 
     def _full(self) -> bool:
-        return len(self._queue) >= self._settings.max_batch_size or _padded_tokens(self._queue) >= self._settings.max_batch_tokens
+        return (
+            len(self._queue) >= self._settings.max_batch_size
+            or _padded_tokens(self._queue) >= self._settings.max_batch_tokens
+        )
 
     def _take(self) -> list[_Pending]:
         """Pop rows in arrival order while the batch stays within both limits (at least one)."""
@@ -108,8 +119,12 @@ class Batcher:
         if not batch:
             return
         inputs = pad_rows([p.row for p in batch])
+        started = asyncio.get_running_loop().time()
+        waits = tuple(started - p.queued_at for p in batch)
         try:
-            outputs = await asyncio.get_running_loop().run_in_executor(self._executor, self._run, inputs)
+            outputs = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._run, inputs
+            )
         except Exception as exc:  # noqa: BLE001 - the batch's requests get the error, the loop lives on
             for p in batch:
                 if not p.future.done():
@@ -117,7 +132,7 @@ class Batcher:
             return
         if self._on_batch is not None:
             real = sum(len(p.row) for p in batch)
-            self._on_batch(BatchStats(len(batch), int(inputs["input_ids"].size), real))
+            self._on_batch(BatchStats(len(batch), int(inputs["input_ids"].size), real, waits))
         for j, p in enumerate(batch):
             if not p.future.done():
                 p.future.set_result(row_outputs(outputs, j, len(p.row)))
@@ -125,4 +140,3 @@ class Batcher:
 
 def _padded_tokens(queue: collections.deque[_Pending]) -> int:
     return max((len(p.row) for p in queue), default=0) * len(queue)
-

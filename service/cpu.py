@@ -11,7 +11,11 @@ CGROUP_V1_QUOTA = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
 CGROUP_V1_PERIOD = Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
 
 
-def quota_from_cgroup(cpu_max: Path = CGROUP_V2_MAX, v1_quota: Path = CGROUP_V1_QUOTA, v1_period: Path = CGROUP_V1_PERIOD) -> float | None:
+def quota_from_cgroup(
+    cpu_max: Path = CGROUP_V2_MAX,
+    v1_quota: Path = CGROUP_V1_QUOTA,
+    v1_period: Path = CGROUP_V1_PERIOD,
+) -> float | None:
     """The CPU quota in cores, or None when unlimited or unknown."""
     try:
         quota, period = cpu_max.read_text().split()[:2]
@@ -27,6 +31,8 @@ def quota_from_cgroup(cpu_max: Path = CGROUP_V2_MAX, v1_quota: Path = CGROUP_V1_
 
 def available_cpus() -> int:
     """min(affinity, ceil(cgroup quota)), at least 1."""
-    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    affinity = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
     quota = quota_from_cgroup()
     return max(1, min(affinity, math.ceil(quota)) if quota else affinity)

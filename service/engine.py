@@ -51,7 +51,9 @@ class Engine:
         outputs = await self.batcher.submit(flat)
         return await self._offload(self._decode_all, items, windows, outputs)
 
-    def _decode_all(self, items: Sequence[QARequest], windows: list[list[QAWindow]], outputs: list[RowOutput]) -> list[QAResponse]:
+    def _decode_all(
+        self, items: Sequence[QARequest], windows: list[list[QAWindow]], outputs: list[RowOutput]
+    ) -> list[QAResponse]:
         results, cursor = [], 0
         for item, item_windows in zip(items, windows):
             mine = outputs[cursor : cursor + len(item_windows)]
@@ -59,7 +61,9 @@ class Engine:
             results.append(self._decode(item, item_windows, mine))
         return results
 
-    def _decode(self, item: QARequest, windows: list[QAWindow], outputs: list[RowOutput]) -> QAResponse:
+    def _decode(
+        self, item: QARequest, windows: list[QAWindow], outputs: list[RowOutput]
+    ) -> QAResponse:
         qa = self.runtime.qa
         decoded = decode_answers(
             windows,
@@ -71,7 +75,12 @@ class Engine:
             null_threshold=qa.null_threshold,
             allow_no_answer=item.allow_no_answer,
         )
-        answers = [Answer(answer=a.text, start=a.start, end=a.end, score=a.score) for a in decoded.answers]
+        answers = [
+            Answer(answer=a.text, start=a.start, end=a.end, score=a.score) for a in decoded.answers
+        ]
+        if not answers:
+            # No context token at all (e.g. a whitespace-only context) and no-answer not allowed.
+            answers = [Answer(answer="", start=0, end=0, score=0.0)]
         best = answers[0]
         return QAResponse(**best.model_dump(), answers=answers if item.top_k > 1 else None)
 
@@ -80,7 +89,9 @@ class Engine:
             _check_chars("premise", item.premise, self.settings.max_nli_chars)
             _check_chars("hypothesis", item.hypothesis, self.settings.max_nli_chars)
         encoder = self.runtime.nli_encoder
-        rows = await self._offload(encoder.encode, [i.premise for i in items], [i.hypothesis for i in items])
+        rows = await self._offload(
+            encoder.encode, [i.premise for i in items], [i.hypothesis for i in items]
+        )
         outputs = await self.batcher.submit(rows)
         logits = np.stack([o["nli_logits"] for o in outputs])
         scores = label_probabilities(logits)

@@ -20,9 +20,20 @@ log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str | None = None, field: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+def problem(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body = Problem(title=title, status=status, detail=detail, field=field)
-    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
 
 
 async def _input_too_long(_: Request, exc: Exception) -> JSONResponse:
@@ -32,7 +43,9 @@ async def _input_too_long(_: Request, exc: Exception) -> JSONResponse:
 
 async def _overloaded(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Overloaded)
-    return problem(429, "Overloaded", str(exc), headers={"Retry-After": str(max(1, round(exc.retry_after_s)))})
+    return problem(
+        429, "Overloaded", str(exc), headers={"Retry-After": str(max(1, round(exc.retry_after_s)))}
+    )
 
 
 async def _not_ready(_: Request, exc: Exception) -> JSONResponse:
@@ -49,7 +62,9 @@ async def _validation(_: Request, exc: Exception) -> JSONResponse:
     errors = exc.errors()
     first = errors[0] if errors else {}
     location = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
-    detail = "; ".join(f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}" for e in errors[:5])
+    detail = "; ".join(
+        f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}" for e in errors[:5]
+    )
     return problem(422, "Invalid request", detail, field=location or None)
 
 

@@ -15,8 +15,12 @@ class QARequest(_Schema):
     question: str = Field(min_length=1, examples=["Which rivers meet at Lyon?"])
     context: str = Field(min_length=1, examples=["Lyon lies where the Rhône and the Saône meet."])
     top_k: int = Field(1, ge=1, le=20, description="How many ranked answers to return in `answers`")
-    max_answer_len: int | None = Field(None, ge=1, le=512, description="Longest answer in tokens; default from the bundle")
-    allow_no_answer: bool = Field(True, description="May the answer be empty when the context holds none")
+    max_answer_len: int | None = Field(
+        None, ge=1, le=512, description="Longest answer in tokens; default from the bundle"
+    )
+    allow_no_answer: bool = Field(
+        True, description="May the answer be empty when the context holds none"
+    )
 
 
 class Answer(_Schema):
@@ -29,7 +33,9 @@ class Answer(_Schema):
 
 
 class QAResponse(Answer):
-    answers: list[Answer] | None = Field(None, description="The top_k ranked answers, when top_k > 1")
+    answers: list[Answer] | None = Field(
+        None, description="The top_k ranked answers, when top_k > 1"
+    )
 
 
 class NLIRequest(_Schema):

@@ -39,7 +39,9 @@ async def qa(body: QARequest, request: Request) -> QAResponse:
     return (await _engine(request).answer([body]))[0]
 
 
-@router.post("/qa/batch", response_model=QABatchResponse, response_model_exclude_none=True, tags=["qa"])
+@router.post(
+    "/qa/batch", response_model=QABatchResponse, response_model_exclude_none=True, tags=["qa"]
+)
 async def qa_batch(body: QABatchRequest, request: Request) -> QABatchResponse:
     """Answer many questions in one call; results come back in the order of `items`."""
     _check_items(request, len(body.items))
@@ -60,7 +62,9 @@ async def nli_batch(body: NLIBatchRequest, request: Request) -> NLIBatchResponse
 
 
 @router.get("/health", response_model=Health, response_model_exclude_none=True, tags=["health"])
-@router.get("/health/ready", response_model=Health, response_model_exclude_none=True, tags=["health"])
+@router.get(
+    "/health/ready", response_model=Health, response_model_exclude_none=True, tags=["health"]
+)
 async def ready(request: Request, response: Response) -> Health:
     """200 once the bundle is loaded, verified and warmed up; 503 before that and while draining."""
     health = request.app.state.road.health()
@@ -68,7 +72,9 @@ async def ready(request: Request, response: Response) -> Health:
     return health
 
 
-@router.get("/health/live", response_model=Health, response_model_exclude_none=True, tags=["health"])
+@router.get(
+    "/health/live", response_model=Health, response_model_exclude_none=True, tags=["health"]
+)
 async def live() -> Health:
     """200 while the process is up."""
     return Health(status="alive")

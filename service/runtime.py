@@ -42,7 +42,9 @@ class Runtime:
             raise BundleError(f"{bundle_dir}: road serves bundles with both a qa and an nli task")
         self.qa = qa
         self.nli = nli
-        self.qa_encoder = QAEncoder.from_file(bundle_dir, qa.max_seq_len, qa.doc_stride, qa.max_question_tokens)
+        self.qa_encoder = QAEncoder.from_file(
+            bundle_dir, qa.max_seq_len, qa.doc_stride, qa.max_question_tokens
+        )
         self.nli_encoder = NLIEncoder.from_file(bundle_dir, nli.max_seq_len)
 
     @classmethod
@@ -51,9 +53,13 @@ class Runtime:
         bundle_dir = Path(bundle_dir)
         manifest = load_manifest(bundle_dir, verify=True)
         session = ort.InferenceSession(
-            str(bundle_dir / manifest.graph), sess_options=_session_options(options), providers=list(options.providers)
+            str(bundle_dir / manifest.graph),
+            sess_options=_session_options(options),
+            providers=list(options.providers),
         )
-        log.info("loaded bundle %s (%s, %s)", bundle_dir, manifest.precision, session.get_providers()[0])
+        log.info(
+            "loaded bundle %s (%s, %s)", bundle_dir, manifest.precision, session.get_providers()[0]
+        )
         return cls(bundle_dir, manifest, session)
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

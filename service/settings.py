@@ -21,8 +21,12 @@ class BatchSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ROAD_", extra="ignore")
 
     max_batch_size: int = Field(32, ge=1, description="Most rows (QA windows + NLI pairs) per run")
-    max_batch_tokens: int = Field(8192, ge=1, description="Most padded tokens (rows × longest) per run")
-    max_wait_ms: float = Field(2.0, ge=0, description="How long a batch waits to fill after its first row")
+    max_batch_tokens: int = Field(
+        8192, ge=1, description="Most padded tokens (rows × longest) per run"
+    )
+    max_wait_ms: float = Field(
+        2.0, ge=0, description="How long a batch waits to fill after its first row"
+    )
 
 
 class ServerSettings(BaseSettings):

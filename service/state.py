@@ -14,7 +14,10 @@ from road.service.settings import ServerSettings
 
 log = logging.getLogger(__name__)
 
-WARMUP_QA = QARequest(question="Who wrote the report?", context="The report was written by the committee in 2020. " * 40)
+WARMUP_QA = QARequest(
+    question="Who wrote the report?",
+    context="The report was written by the committee in 2020. " * 40,
+)
 WARMUP_NLI = NLIRequest(premise="A man is playing a guitar.", hypothesis="A person plays music.")
 
 
@@ -29,7 +32,9 @@ class AppState:
         self.draining = False
 
     async def start(self) -> None:
-        runtime = Runtime.load(self.settings.bundle, SessionOptions(intra_op_threads=self.settings.intra_op_threads))
+        runtime = Runtime.load(
+            self.settings.bundle, SessionOptions(intra_op_threads=self.settings.intra_op_threads)
+        )
         batcher = Batcher(runtime.run, self.settings.batch, on_batch=self.metrics.observe_batch)
         batcher.start()
         self.engine = Engine(runtime, batcher, self.settings)
@@ -37,7 +42,9 @@ class AppState:
         await self.engine.answer([WARMUP_QA])
         await self.engine.classify([WARMUP_NLI])
         provider = runtime.session.get_providers()[0]
-        self.metrics.model_info.labels(runtime.bundle_sha256, provider, runtime.manifest.precision).set(1)
+        self.metrics.model_info.labels(
+            runtime.bundle_sha256, provider, runtime.manifest.precision
+        ).set(1)
         self.ready = True
         log.info("ready: bundle=%s provider=%s", self.settings.bundle, provider)
 

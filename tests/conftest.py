@@ -28,7 +28,10 @@ PARAGRAPHS = [
         "hist/Printing",
         "Johannes Gutenberg introduced printing to Europe around 1440. His press used "
         "movable metal type and oil-based ink.",
-        [("Who introduced printing to Europe?", "Johannes Gutenberg"), ("What ink did the press use?", "oil-based ink")],
+        [
+            ("Who introduced printing to Europe?", "Johannes Gutenberg"),
+            ("What ink did the press use?", "oil-based ink"),
+        ],
     ),
 ]
 
@@ -48,7 +51,13 @@ def squad_document() -> dict:
         entries = []
         for k, (question, answer) in enumerate(qas):
             start = context.index(answer)
-            entries.append({"id": f"{title}-{k}", "question": question, "answers": [{"text": answer, "answer_start": start}]})
+            entries.append(
+                {
+                    "id": f"{title}-{k}",
+                    "question": question,
+                    "answers": [{"text": answer, "answer_start": start}],
+                }
+            )
         data.append({"title": title, "paragraphs": [{"context": context, "qas": entries}]})
     return {"version": "1.1", "data": data}
 
@@ -62,7 +71,10 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         json.dump(squad_document(), handle)
     nli = root / "nli.jsonl"
     nli.write_text(
-        "".join(json.dumps({"id": f"n{i}", "premise": p, "hypothesis": h, "label": y}) + "\n" for i, (p, h, y) in enumerate(NLI_PAIRS))
+        "".join(
+            json.dumps({"id": f"n{i}", "premise": p, "hypothesis": h, "label": y}) + "\n"
+            for i, (p, h, y) in enumerate(NLI_PAIRS)
+        )
     )
     return {"squad": squad, "nli": nli}
 
@@ -77,27 +89,52 @@ def tiny_init(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     root = tmp_path_factory.mktemp("tiny-electra")
     config = ElectraConfig(
-        vocab_size=30522, embedding_size=32, hidden_size=32, num_hidden_layers=2,
-        num_attention_heads=2, intermediate_size=64, max_position_embeddings=512,
+        vocab_size=30522,
+        embedding_size=32,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
     )
-    RoadStudent(config).save_pretrained(root)
+    import torch
+
+    with torch.random.fork_rng():
+        torch.manual_seed(0)  # the same tiny student every session
+        RoadStudent(config).save_pretrained(root)
     AutoTokenizer.from_pretrained(str(minilm_dir())).save_pretrained(root)
     return root
 
 
-def tiny_train_overrides(data: dict[str, Path], init: Path, output_dir: Path, steps: int = 6) -> list[str]:
+def tiny_train_overrides(
+    data: dict[str, Path], init: Path, output_dir: Path, steps: int = 6
+) -> list[str]:
     """CLI-style overrides for a fast, complete `road train` run on the tiny fixtures."""
     return [
-        f"output_dir={output_dir}", f"init={init}", f"steps={steps}", "save_every=3", "log_every=1",
-        "lr=1.0e-3", "threads=1",
-        f"qa.train={data['squad']}", f"qa.dev={data['squad']}", "qa.max_seq_len=48", "qa.doc_stride=16",
-        "qa.max_question_tokens=16", "qa.batch_size=4",
-        f"nli.train={data['nli']}", f"nli.dev={data['nli']}", "nli.max_seq_len=48", "nli.batch_size=4",
+        f"output_dir={output_dir}",
+        f"init={init}",
+        f"steps={steps}",
+        "save_every=3",
+        "log_every=1",
+        "lr=1.0e-3",
+        "threads=1",
+        f"qa.train={data['squad']}",
+        f"qa.dev={data['squad']}",
+        "qa.max_seq_len=48",
+        "qa.doc_stride=16",
+        "qa.max_question_tokens=16",
+        "qa.batch_size=4",
+        f"nli.train={data['nli']}",
+        f"nli.dev={data['nli']}",
+        "nli.max_seq_len=48",
+        "nli.batch_size=4",
     ]
 
 
 @pytest.fixture(scope="session")
-def tiny_checkpoint(tiny_data: dict[str, Path], tiny_init: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tiny_checkpoint(
+    tiny_data: dict[str, Path], tiny_init: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     """A trained tiny student: the `final/` checkpoint directory of a short `road train` run."""
     from road.training.config import load_config
     from road.training.loop import FINAL, train

@@ -63,7 +63,9 @@ class TrainConfig:
         return {name: cfg for name, cfg in (("qa", self.qa), ("nli", self.nli)) if cfg is not None}
 
 
-def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
+def load_config(
+    path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()
+) -> TrainConfig:
     """Read YAML, then apply `dotted.key=value` overrides (values parsed as YAML)."""
     raw: dict[str, Any] = yaml.safe_load(Path(path).read_text()) if path else {}
     for item in overrides:

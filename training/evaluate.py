@@ -26,15 +26,20 @@ def torch_runner(model: RoadStudent) -> Runner:
     return run
 
 
-def evaluate(model: RoadStudent, config: TrainConfig, tokenizer_dir: Path, limit: int | None = None) -> dict:
-    """Dev metrics for every configured task; QA dev gets the same share of unanswerable pairs."""
-    was_training = model.training
-    model.eval()
-    runner = torch_runner(model)
+def evaluate_with(
+    runner: Runner, config: TrainConfig, tokenizer_dir: Path, limit: int | None = None
+) -> dict:
+    """Dev metrics of any runner for every configured task; QA dev gets unanswerable pairs too.
+
+    The export quality gate calls this with an ONNX Runtime runner, so the checkpoint and its
+    exported graph are always scored on exactly the same examples.
+    """
     result: dict = {}
     if config.qa is not None:
         qa = config.qa
-        encoder = QAEncoder.from_file(tokenizer_dir, qa.max_seq_len, qa.doc_stride, qa.max_question_tokens)
+        encoder = QAEncoder.from_file(
+            tokenizer_dir, qa.max_seq_len, qa.doc_stride, qa.max_question_tokens
+        )
         examples = read_squad(qa.dev)[: limit or qa.dev_limit]
         examples = with_unanswerable(examples, qa.negative_fraction, DEV_NEGATIVE_SEED)
         qa_eval = evaluate_qa(runner, encoder, examples, max_answer_len=qa.max_answer_len)
@@ -43,5 +48,16 @@ def evaluate(model: RoadStudent, config: TrainConfig, tokenizer_dir: Path, limit
         encoder_nli = NLIEncoder.from_file(tokenizer_dir, config.nli.max_seq_len)
         examples_nli = read_nli(config.nli.dev)[: limit or config.nli.dev_limit]
         result["nli"] = evaluate_nli(runner, encoder_nli, examples_nli)
-    model.train(was_training)
     return result
+
+
+def evaluate(
+    model: RoadStudent, config: TrainConfig, tokenizer_dir: Path, limit: int | None = None
+) -> dict:
+    """Dev metrics of a PyTorch student (evaluated in eval mode, its mode restored after)."""
+    was_training = model.training
+    model.eval()
+    try:
+        return evaluate_with(torch_runner(model), config, tokenizer_dir, limit)
+    finally:
+        model.train(was_training)

@@ -53,7 +53,9 @@ def qa_features(
 
 
 def nli_features(examples: Sequence[NLIExample], encoder: NLIEncoder) -> TaskFeatures:
-    rows = encoder.encode([e.premise for e in examples], [e.hypothesis for e in examples], truncate=True)
+    rows = encoder.encode(
+        [e.premise for e in examples], [e.hypothesis for e in examples], truncate=True
+    )
     targets = np.asarray([NLI.labels.index(e.label) for e in examples], dtype=np.int64)
     return TaskFeatures("nli", rows, targets)
 
@@ -89,7 +91,9 @@ class TaskSampler:
         name = self.names[int(self.schedule[step])]
         size, batch = self.sizes[name], self.batch_sizes[name]
         start = int(self.positions[step]) * batch
-        indices = [int(self._perm(name, (start + k) // size)[(start + k) % size]) for k in range(batch)]
+        indices = [
+            int(self._perm(name, (start + k) // size)[(start + k) % size]) for k in range(batch)
+        ]
         return name, indices
 
     def _perm(self, name: str, epoch: int) -> np.ndarray:
@@ -100,7 +104,9 @@ class TaskSampler:
         return self._perms[key]
 
 
-def task_weights(sizes: dict[str, int], alpha: float, explicit: dict[str, float]) -> dict[str, float]:
+def task_weights(
+    sizes: dict[str, int], alpha: float, explicit: dict[str, float]
+) -> dict[str, float]:
     """Sampling weights ∝ |D|^alpha (alpha=1: proportional, 0: uniform), unless given."""
     if explicit:
         return {name: float(explicit[name]) for name in sizes}

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
-from transformers import AutoConfig, AutoTokenizer, BertConfig, ElectraConfig, PreTrainedTokenizerBase
+from transformers import (
+    AutoConfig,
+    AutoTokenizer,
+    BertConfig,
+    ElectraConfig,
+    PreTrainedTokenizerBase,
+)
 
 from road.training.model import RoadStudent
 
@@ -68,7 +74,9 @@ def load_student(init: str) -> RoadStudent:
     state = bert_to_electra_state_dict(load_file(str(Path(source) / "model.safetensors")))
     missing, unexpected = student.electra.load_state_dict(state, strict=False)
     if unexpected or [key for key in missing if "position_ids" not in key]:
-        raise RuntimeError(f"BERT→ELECTRA mapping failed: missing={missing} unexpected={unexpected}")
+        raise RuntimeError(
+            f"BERT→ELECTRA mapping failed: missing={missing} unexpected={unexpected}"
+        )
     return student
 
 

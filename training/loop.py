@@ -21,7 +21,13 @@ from road.core.qa import QAEncoder
 from road.training.checkpoint import load_trainer_state, save_checkpoint
 from road.training.config import TrainConfig
 from road.training.evaluate import evaluate
-from road.training.features import TaskFeatures, TaskSampler, nli_features, qa_features, task_weights
+from road.training.features import (
+    TaskFeatures,
+    TaskSampler,
+    nli_features,
+    qa_features,
+    task_weights,
+)
 from road.training.init import load_student, load_tokenizer
 from road.training.model import RoadStudent, keep_layers
 
@@ -33,8 +39,12 @@ def build_features(config: TrainConfig, tokenizer_dir: Path) -> dict[str, TaskFe
     features = {}
     if config.qa is not None:
         qa = config.qa
-        encoder = QAEncoder.from_file(tokenizer_dir, qa.max_seq_len, qa.doc_stride, qa.max_question_tokens)
-        features["qa"] = qa_features(read_squad(qa.train), encoder, qa.negative_fraction, config.seed)
+        encoder = QAEncoder.from_file(
+            tokenizer_dir, qa.max_seq_len, qa.doc_stride, qa.max_question_tokens
+        )
+        features["qa"] = qa_features(
+            read_squad(qa.train), encoder, qa.negative_fraction, config.seed
+        )
     if config.nli is not None:
         encoder_nli = NLIEncoder.from_file(tokenizer_dir, config.nli.max_seq_len)
         features["nli"] = nli_features(read_nli(config.nli.train), encoder_nli)
@@ -53,7 +63,10 @@ def make_optimizer(model: RoadStudent, config: TrainConfig) -> torch.optim.AdamW
     decay, no_decay = [], []
     for name, param in model.named_parameters():
         (no_decay if param.ndim < 2 or "LayerNorm" in name else decay).append(param)
-    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    groups = [
+        {"params": decay, "weight_decay": config.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
     return torch.optim.AdamW(groups, lr=config.lr)
 
 
@@ -85,7 +98,9 @@ def train(config: TrainConfig, max_steps_this_run: int | None = None) -> dict[st
     weights = task_weights(sizes, config.task_alpha, config.task_weights)
     sampler = TaskSampler(sizes, batch_sizes, weights, config.seed, config.steps)
     optimizer = make_optimizer(model, config)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * config.steps), config.steps)
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, int(config.warmup_ratio * config.steps), config.steps
+    )
     step = 0
     if resume:
         state = load_trainer_state(out / LAST)
@@ -111,7 +126,12 @@ def train(config: TrainConfig, max_steps_this_run: int | None = None) -> dict[st
         ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
         progress.update()
         progress.set_postfix(task=task, loss=f"{loss.item():.3f}", ema=f"{ema:.3f}")
-        record: dict[str, Any] = {"step": step, "task": task, "loss": loss.item(), "lr": scheduler.get_last_lr()[0]}
+        record: dict[str, Any] = {
+            "step": step,
+            "task": task,
+            "loss": loss.item(),
+            "lr": scheduler.get_last_lr()[0],
+        }
         if config.eval_every and step % config.eval_every == 0 and step < config.steps:
             record["dev"] = evaluate(model, config, out / "tokenizer", limit=config.eval_subset)
         if step % config.log_every == 0 or "dev" in record:
@@ -119,7 +139,11 @@ def train(config: TrainConfig, max_steps_this_run: int | None = None) -> dict[st
             log.write(json.dumps(record) + "\n")
             log.flush()
         if step % config.save_every == 0 or step == stop:
-            state = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step}
+            state = {
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "step": step,
+            }
             save_checkpoint(out / LAST, model, tokenizer, config, state=state)
     progress.close()
     if step < config.steps:

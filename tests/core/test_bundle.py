@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from road.core.bundle import (
     FORMAT_VERSION,
     MANIFEST,

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from road.core.data import QAExample, read_nli, read_squad
 
 SQUAD_V2 = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from road.core.metrics import (
     accuracy,
     best_null_threshold,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tokenizers import Tokenizer
+
 from road.core.errors import InputTooLong
 from road.core.nli import NLIEncoder, label_probabilities, predicted_label
 from road.core.tokenizer import load_tokenizer
 from road.training.init import minilm_dir
-from tokenizers import Tokenizer
 
 CLS, SEP = 101, 102
 PREMISE = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"

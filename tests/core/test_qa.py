@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from road.core.errors import InputTooLong
 from road.core.qa import NOT_CONTEXT, QAEncoder, QAWindow, answer_token_span
 from road.core.tokenizer import load_tokenizer

@@ -7,6 +7,7 @@ from functools import cache
 
 import numpy as np
 import pytest
+
 from road.core.qa import QAEncoder, QAWindow, answer_token_span
 from road.core.qa_decode import decode_answers
 from road.training.init import minilm_dir

@@ -6,20 +6,6 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-
-# torch.export's pytree code emits this FutureWarning about its own LeafSpec class from inside
-# torch.onnx.export. It is attributed to the stdlib `copyreg` module, so the pyproject's
-# `torch.*` filters miss it; nothing in road can avoid it.
-TORCH_LEAFSPEC = "ignore:`isinstance\\(treespec, LeafSpec\\)` is deprecated:FutureWarning"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Apply the LeafSpec filter to the export tests only, whichever of them exports first."""
-    for item in items:
-        if HERE in item.path.parents:
-            item.add_marker(pytest.mark.filterwarnings(TORCH_LEAFSPEC))
-
 
 @pytest.fixture(scope="session")
 def fp32_bundle(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -53,11 +39,12 @@ def gated_checkpoint(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFac
     the same; the gate tests need a checkpoint that a damaged graph must fall behind.
     """
     import torch
+    from transformers import AutoTokenizer, ElectraConfig
+
     from road.training.checkpoint import CONFIG_FILE
     from road.training.config import load_config
     from road.training.loop import FINAL, train
     from road.training.model import RoadStudent
-    from transformers import AutoTokenizer, ElectraConfig
 
     init = tmp_path_factory.mktemp("gated-init")
     with torch.random.fork_rng():

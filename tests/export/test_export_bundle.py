@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from road.core.bundle import MANIFEST, load_manifest, sha256_file
 from road.core.errors import BundleError
 from road.core.tasks import GRAPH_INPUTS, GRAPH_OUTPUTS

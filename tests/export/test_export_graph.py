@@ -8,6 +8,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
+
 from road.core.tasks import GRAPH_INPUTS, GRAPH_OUTPUTS
 from road.export.runtime import onnx_runner, open_session
 from road.training.evaluate import torch_runner

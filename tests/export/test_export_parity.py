@@ -9,6 +9,7 @@ import numpy as np
 import onnx
 import pytest
 from onnx import numpy_helper
+
 from road.core.errors import ParityError
 from road.core.tasks import GRAPH_OUTPUTS
 from road.export.parity import check_parity, parity_batches

@@ -23,14 +23,26 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(bundle: Path | None = None, env: dict[str, str] | None = None, timeout_s: float = 120) -> Iterator[str]:
+def running_server(
+    bundle: Path | None = None, env: dict[str, str] | None = None, timeout_s: float = 120
+) -> Iterator[str]:
     """Start `python -m road serve [bundle]`, wait until /health/ready is 200, yield its URL."""
     port = free_port()
-    command = [sys.executable, "-m", "road", "serve", *([str(bundle)] if bundle else []), "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "road",
+        "serve",
+        *([str(bundle)] if bundle else []),
+        "--port",
+        str(port),
+    ]
     full_env = {**os.environ, "ROAD_HOST": "127.0.0.1", "ROAD_INTRA_OP_THREADS": "1", **(env or {})}
     # A file, not a pipe: a pipe nobody reads would block the server once it fills with logs.
-    log = tempfile.NamedTemporaryFile("w+", prefix="road-serve-", suffix=".log", delete=False)
-    process = subprocess.Popen(command, env=full_env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    log = tempfile.NamedTemporaryFile("w+", prefix="road-serve-", suffix=".log", delete=False)  # noqa: SIM115
+    process = subprocess.Popen(
+        command, env=full_env, stdout=log, stderr=subprocess.STDOUT, text=True
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, process, timeout_s, Path(log.name))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from road.training.config import NLIConfig, QAConfig, TrainConfig, load_config, save_config
 
 YAML = """\

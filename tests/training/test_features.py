@@ -6,6 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from road.core.data import read_nli, read_squad
 from road.core.nli import NLIEncoder
 from road.core.qa import QAEncoder

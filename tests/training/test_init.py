@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from transformers import AutoTokenizer, BertModel
+
 from road.training.init import bert_to_electra_state_dict, load_student, minilm_dir
 from road.training.model import RoadStudent, keep_layers
-from transformers import AutoTokenizer, BertModel
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 import torch
-from road.training.checkpoint import load_trainer_state
-from road.training.config import load_config
-from road.training.loop import FINAL, LAST, train
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 from road.cli import app
+from road.training.checkpoint import load_trainer_state
+from road.training.config import load_config
+from road.training.loop import FINAL, LAST, train
 
 Overrides = Callable[..., list[str]]
 
