@@ -33,7 +33,7 @@ serve: $(SERVE_STAMP)
 	$(BIN)/road serve $(BUNDLE)
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check core training export service road tests bench
+	$(BIN)/ruff check core training export service road tests
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy service export
