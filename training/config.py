@@ -24,6 +24,8 @@ class QAConfig:
     # Share of questions also paired with another article's paragraph, labelled "no answer".
     negative_fraction: float = 0.2
     dev_limit: int | None = None
+    # Train on N questions spread evenly over the file (short CPU runs); None: all of them.
+    train_limit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,45 @@ class NLIConfig:
     max_seq_len: int = 128
     batch_size: int = 32
     dev_limit: int | None = None
+    train_limit: int | None = None
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """Knowledge distillation from cached teacher logits; see docs/distillation.md."""
+
+    # Per task, one or more teachers: `road train` checkpoints, HF directories or hub ids.
+    teachers: dict[str, list[str]] = field(default_factory=dict)
+    # How several teachers of a task combine: 'average' (MKD) or 'weighted' (ROaD).
+    combine: str = "average"
+    # ROaD: factor on the logits of a teacher whose prediction is wrong.
+    wrong_weight: float = 0.75
+    temperature: float = 1.0
+    # Share of the gold-label loss: loss = g·CE(gold) + (1−g)·T²·KL(teacher ‖ student).
+    gold_weight: float = 0.0
+    # BAM teacher annealing: g rises linearly from 0 to 1 over training (overrides gold_weight).
+    anneal: bool = False
+    # Weight of the MSE between a student layer and a linearly projected teacher layer.
+    hidden_mse: float = 0.0
+    student_layer: int = -1
+    teacher_layer: int = -1
+    cache_dir: str = "runs/soft-targets"
+    cache_batch_size: int = 64
+    cache_shard_rows: int = 4096
+
+
+@dataclass(frozen=True)
+class SmartConfig:
+    """SMART (MT-DNN) adversarial smoothness on the word embeddings; MT-DNN's defaults."""
+
+    weight: float = 1.0
+    sigma: float = 1e-5
+    ascent_steps: int = 1
+    step_size: float = 1e-3
+    epsilon: float = 1e-6
+    # Bregman proximal point term against an EMA copy of the model; 0 disables it.
+    bregman_weight: float = 0.0
+    ema_beta: float = 0.99
 
 
 @dataclass(frozen=True)
@@ -53,6 +94,14 @@ class TrainConfig:
     # Tasks are drawn per step with probability ∝ |train set|^alpha, unless weights are given.
     task_alpha: float = 1.0
     task_weights: dict[str, float] = field(default_factory=dict)
+    # ROaD: micro-batches of this many distinct tasks per optimizer step, gradients averaged.
+    tasks_per_step: int = 1
+    # Each task batch runs as this many micro-batches (same global batch, less memory).
+    grad_accum: int = 1
+    # Layer-wise LR decay: the lr of a layer d levels below the heads is lr·decay^d.
+    layer_lr_decay: float = 1.0
+    distill: DistillConfig | None = None
+    smart: SmartConfig | None = None
     save_every: int = 200
     eval_every: int = 0
     eval_subset: int = 500

@@ -18,10 +18,17 @@ DEV_NEGATIVE_SEED = 1234
 
 
 def torch_runner(model: RoadStudent) -> Runner:
+    """Runs on the model's device (a GPU during GPU training); returns numpy on the CPU."""
+    device = next(model.parameters()).device
+
     @torch.inference_mode()
     def run(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        start, end, nli = model(**{k: torch.from_numpy(v) for k, v in inputs.items()})
-        return {"start_logits": start.numpy(), "end_logits": end.numpy(), "nli_logits": nli.numpy()}
+        start, end, nli = model(**{k: torch.from_numpy(v).to(device) for k, v in inputs.items()})
+        return {
+            "start_logits": start.float().cpu().numpy(),
+            "end_logits": end.float().cpu().numpy(),
+            "nli_logits": nli.float().cpu().numpy(),
+        }
 
     return run
 

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
 
-from road.core.data import NLIExample, QAExample
+from road.core.data import NLIExample, QAExample, read_nli, read_squad
 from road.core.evaluation import with_unanswerable
 from road.core.nli import NLIEncoder
 from road.core.qa import QAEncoder, answer_token_span
 from road.core.rows import Row, pad_rows
 from road.core.tasks import NLI
+from road.training.config import TrainConfig
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,8 @@ class TaskFeatures:
     name: str
     rows: list[Row]
     targets: np.ndarray
+    # A stable id per row (`<example id>#<window>` for QA), the key of cached teacher logits.
+    ids: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -41,15 +48,16 @@ def qa_features(
     examples = with_unanswerable(examples, negative_fraction, seed)
     lengths = encoder.question_lengths([ex.question for ex in examples])
     examples = [ex for ex, n in zip(examples, lengths) if n <= encoder.max_question_tokens]
-    rows, targets = [], []
+    rows, targets, ids = [], [], []
     per_example = encoder.encode([ex.question for ex in examples], [ex.context for ex in examples])
     for ex, windows in zip(examples, per_example):
         start = ex.answer_starts[0] if ex.answers else 0
         end = start + len(ex.answers[0]) if ex.answers else 0
-        for window in windows:
+        for k, window in enumerate(windows):
             rows.append(window)
             targets.append(answer_token_span(window, start, end))
-    return TaskFeatures("qa", rows, np.asarray(targets, dtype=np.int64))
+            ids.append(f"{ex.id}#{k}")
+    return TaskFeatures("qa", rows, np.asarray(targets, dtype=np.int64), ids)
 
 
 def nli_features(examples: Sequence[NLIExample], encoder: NLIEncoder) -> TaskFeatures:
@@ -57,7 +65,7 @@ def nli_features(examples: Sequence[NLIExample], encoder: NLIEncoder) -> TaskFea
         [e.premise for e in examples], [e.hypothesis for e in examples], truncate=True
     )
     targets = np.asarray([NLI.labels.index(e.label) for e in examples], dtype=np.int64)
-    return TaskFeatures("nli", rows, targets)
+    return TaskFeatures("nli", rows, targets, [e.id for e in examples])
 
 
 class TaskSampler:
@@ -74,23 +82,41 @@ class TaskSampler:
         weights: dict[str, float],
         seed: int,
         steps: int,
+        tasks_per_step: int = 1,
     ) -> None:
         self.names = sorted(sizes)
         self.sizes, self.batch_sizes, self.seed = sizes, batch_sizes, seed
+        self.tasks_per_step = tasks_per_step
+        if not 1 <= tasks_per_step <= len(self.names):
+            raise ValueError(f"tasks_per_step={tasks_per_step} needs 1..{len(self.names)} tasks")
         probs = np.asarray([weights[n] for n in self.names], dtype=np.float64)
+        probs /= probs.sum()
         rng = np.random.default_rng(seed)
-        self.schedule = rng.choice(len(self.names), size=steps, p=probs / probs.sum())
-        # positions[s]: how many batches of step s's task were drawn before step s.
-        self.positions = np.zeros(steps, dtype=np.int64)
+        if tasks_per_step == 1:
+            self.schedule = rng.choice(len(self.names), size=steps, p=probs)
+        else:  # k distinct tasks per step, drawn ∝ weights without replacement
+            self.schedule = np.concatenate(
+                [
+                    rng.choice(len(self.names), tasks_per_step, replace=False, p=probs)
+                    for _ in range(steps)
+                ]
+            )
+        # positions[d]: how many batches of draw d's task were drawn before draw d.
+        self.positions = np.zeros(len(self.schedule), dtype=np.int64)
         for k in range(len(self.names)):
             mask = self.schedule == k
             self.positions[mask] = np.arange(int(mask.sum()))
         self._perms: dict[tuple[str, int], np.ndarray] = {}
 
-    def indices_at(self, step: int) -> tuple[str, list[int]]:
-        name = self.names[int(self.schedule[step])]
+    def draws_at(self, step: int) -> list[tuple[str, list[int]]]:
+        """The `tasks_per_step` (task, row indices) batches of one optimizer step."""
+        first = step * self.tasks_per_step
+        return [self.indices_at(d) for d in range(first, first + self.tasks_per_step)]
+
+    def indices_at(self, draw: int) -> tuple[str, list[int]]:
+        name = self.names[int(self.schedule[draw])]
         size, batch = self.sizes[name], self.batch_sizes[name]
-        start = int(self.positions[step]) * batch
+        start = int(self.positions[draw]) * batch
         indices = [
             int(self._perm(name, (start + k) // size)[(start + k) % size]) for k in range(batch)
         ]
@@ -111,3 +137,26 @@ def task_weights(
     if explicit:
         return {name: float(explicit[name]) for name in sizes}
     return {name: float(size) ** alpha for name, size in sizes.items()}
+
+
+def spread(items: list[T], limit: int | None) -> list[T]:
+    """`limit` items evenly spaced over the list (the files are grouped by domain); None: all."""
+    if limit is None or limit >= len(items):
+        return items
+    return [items[int(i)] for i in np.linspace(0, len(items) - 1, limit)]
+
+
+def build_features(config: TrainConfig, tokenizer_dir: Path) -> dict[str, TaskFeatures]:
+    features = {}
+    if config.qa is not None:
+        qa = config.qa
+        encoder = QAEncoder.from_file(
+            tokenizer_dir, qa.max_seq_len, qa.doc_stride, qa.max_question_tokens
+        )
+        examples = spread(read_squad(qa.train), qa.train_limit)
+        features["qa"] = qa_features(examples, encoder, qa.negative_fraction, config.seed)
+    if config.nli is not None:
+        encoder_nli = NLIEncoder.from_file(tokenizer_dir, config.nli.max_seq_len)
+        examples_nli = spread(read_nli(config.nli.train), config.nli.train_limit)
+        features["nli"] = nli_features(examples_nli, encoder_nli)
+    return features

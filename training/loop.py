@@ -6,68 +6,35 @@ import json
 import os
 import random
 import time
+from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import torch
-from torch.nn.functional import cross_entropy
+from accelerate import Accelerator, DistributedDataParallelKwargs
 from tqdm import tqdm
-from transformers import get_linear_schedule_with_warmup
+from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
-from road.core.data import read_nli, read_squad
-from road.core.nli import NLIEncoder
-from road.core.qa import QAEncoder
 from road.training.checkpoint import load_trainer_state, save_checkpoint
 from road.training.config import TrainConfig
+from road.training.distill import Distillation
 from road.training.evaluate import evaluate
 from road.training.features import (
     TaskFeatures,
     TaskSampler,
-    nli_features,
-    qa_features,
+    build_features,
     task_weights,
 )
 from road.training.init import load_student, load_tokenizer
 from road.training.model import RoadStudent, keep_layers
+from road.training.objective import Trainee, gold_weight, step_targets
+from road.training.optim import make_optimizer
+from road.training.smart import make_ema, update_ema
 
 LAST = "checkpoint-last"
 FINAL = "final"
-
-
-def build_features(config: TrainConfig, tokenizer_dir: Path) -> dict[str, TaskFeatures]:
-    features = {}
-    if config.qa is not None:
-        qa = config.qa
-        encoder = QAEncoder.from_file(
-            tokenizer_dir, qa.max_seq_len, qa.doc_stride, qa.max_question_tokens
-        )
-        features["qa"] = qa_features(
-            read_squad(qa.train), encoder, qa.negative_fraction, config.seed
-        )
-    if config.nli is not None:
-        encoder_nli = NLIEncoder.from_file(tokenizer_dir, config.nli.max_seq_len)
-        features["nli"] = nli_features(read_nli(config.nli.train), encoder_nli)
-    return features
-
-
-def task_loss(model: RoadStudent, task: str, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    targets = batch.pop("targets")
-    start, end, nli = model(**batch)
-    if task == "qa":
-        return (cross_entropy(start, targets[:, 0]) + cross_entropy(end, targets[:, 1])) / 2
-    return cross_entropy(nli, targets)
-
-
-def make_optimizer(model: RoadStudent, config: TrainConfig) -> torch.optim.AdamW:
-    decay, no_decay = [], []
-    for name, param in model.named_parameters():
-        (no_decay if param.ndim < 2 or "LayerNorm" in name else decay).append(param)
-    groups = [
-        {"params": decay, "weight_decay": config.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
-    return torch.optim.AdamW(groups, lr=config.lr)
 
 
 def seed_everything(seed: int) -> None:
@@ -76,82 +43,216 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def make_accelerator() -> Accelerator:
+    """One process, or one of several under `accelerate launch`/torchrun (DDP; gloo on CPU).
+
+    Tasks leave the other task's head unused, hence find_unused_parameters.
+    """
+    return Accelerator(
+        cpu=not torch.cuda.is_available(),
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
+    )
+
+
+def micro_batches(
+    indices: list[int], config: TrainConfig, rank: int, world: int
+) -> list[list[int]]:
+    """This process's rows of each of the draw's `grad_accum` micro-batches."""
+    parts = config.grad_accum * world
+    if len(indices) % parts:
+        raise ValueError(f"batch of {len(indices)} rows does not split into {parts} equal parts")
+    size = len(indices) // parts
+    return [
+        indices[(j * world + rank) * size : (j * world + rank + 1) * size]
+        for j in range(config.grad_accum)
+    ]
+
+
+@dataclass
+class Run:
+    """Everything one training run holds; `wrapped` is `trainee` as Accelerate prepared it."""
+
+    config: TrainConfig
+    out: Path
+    accelerator: Accelerator
+    trainee: Trainee
+    wrapped: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    sampler: TaskSampler
+    features: dict[str, TaskFeatures]
+    tokenizer: PreTrainedTokenizerBase
+    distillation: Distillation | None
+    ema: RoadStudent | None
+    step: int = 0
+
+
+def load_model(config: TrainConfig, out: Path) -> tuple[RoadStudent, PreTrainedTokenizerBase]:
+    """The student and tokenizer from OUTPUT_DIR/checkpoint-last if it exists, else from init."""
+    if (out / LAST).is_dir():
+        return RoadStudent.from_pretrained(out / LAST), load_tokenizer(str(out / LAST))
+    student = load_student(config.init)
+    if config.layers is not None:
+        student = keep_layers(student, config.layers)
+    return student, load_tokenizer(config.init)
+
+
+def make_sampler(config: TrainConfig, features: dict[str, TaskFeatures]) -> TaskSampler:
+    sizes = {name: len(f) for name, f in features.items()}
+    batch_sizes = {name: getattr(config, name).batch_size for name in features}
+    weights = task_weights(sizes, config.task_alpha, config.task_weights)
+    return TaskSampler(
+        sizes, batch_sizes, weights, config.seed, config.steps, config.tasks_per_step
+    )
+
+
+def setup(config: TrainConfig) -> Run:
+    """Build (or restore from OUTPUT_DIR/checkpoint-last) the student and everything around it."""
+    out = Path(config.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    accelerator = make_accelerator()
+    # Processes sharing a CPU split its cores rather than oversubscribe them.
+    cores = max(1, (os.cpu_count() or 1) // accelerator.num_processes)
+    torch.set_num_threads(config.threads or cores)
+    seed_everything(config.seed)
+    student, tokenizer = load_model(config, out)
+    with accelerator.main_process_first():
+        if accelerator.is_main_process:
+            tokenizer.save_pretrained(out / "tokenizer")
+    features = build_features(config, out / "tokenizer")
+    distillation = None
+    if config.distill is not None:
+        with accelerator.main_process_first():  # the main process fills the cache, once
+            distillation = Distillation.build(config, features, tokenizer, accelerator.device)
+    hidden = distillation.hidden_sizes() if distillation is not None else {}
+    trainee = Trainee(student, config, hidden).to(accelerator.device)
+    smart = config.smart
+    ema = make_ema(student) if smart is not None and smart.bregman_weight > 0 else None
+    optimizer = make_optimizer(trainee, config, student.config.num_hidden_layers)
+    warmup = int(config.warmup_ratio * config.steps)
+    run = Run(
+        config=config, out=out, accelerator=accelerator, trainee=trainee, wrapped=trainee,
+        optimizer=optimizer,
+        scheduler=get_linear_schedule_with_warmup(optimizer, warmup, config.steps),
+        sampler=make_sampler(config, features), features=features, tokenizer=tokenizer,
+        distillation=distillation, ema=ema,
+    )  # fmt: skip
+    if (out / LAST).is_dir():
+        restore(run, load_trainer_state(out / LAST))
+    run.wrapped, run.optimizer = accelerator.prepare(trainee, optimizer)
+    return run
+
+
+def restore(run: Run, state: dict[str, Any]) -> None:
+    run.optimizer.load_state_dict(state["optimizer"])
+    run.scheduler.load_state_dict(state["scheduler"])
+    run.step = state["step"]
+    if "projections" in state:
+        run.trainee.projections.load_state_dict(state["projections"])
+    if run.ema is not None and "ema" in state:
+        run.ema.load_state_dict(state["ema"])
+
+
+def run_step(run: Run) -> tuple[str, dict[str, float]]:
+    """One optimizer update: forward/backward of every micro-batch of the step's draws."""
+    config, accelerator = run.config, run.accelerator
+    draws = run.sampler.draws_at(run.step)
+    count = len(draws) * config.grad_accum
+    totals: dict[str, torch.Tensor] = {}
+    done = 0
+    for task, indices in draws:
+        rank, world = accelerator.process_index, accelerator.num_processes
+        for rows in micro_batches(indices, config, rank, world):
+            done += 1
+            batch = {k: v.to(accelerator.device) for k, v in run.features[task].batch(rows).items()}
+            weight = gold_weight(config, run.step)
+            targets = step_targets(run.distillation, run.ema, task, rows, batch, weight)
+            # Gradients synchronise across processes once, on the step's last micro-batch.
+            sync = nullcontext() if done == count else accelerator.no_sync(run.wrapped)
+            with sync:
+                parts = run.wrapped(task, batch, targets)
+                accelerator.backward(parts["loss"] / count)
+            for name, value in parts.items():
+                totals[name] = totals.get(name, 0) + value.detach() / count
+    accelerator.clip_grad_norm_(run.wrapped.parameters(), config.max_grad_norm)
+    run.optimizer.step()
+    run.scheduler.step()
+    run.optimizer.zero_grad(set_to_none=True)
+    if run.ema is not None and config.smart is not None:
+        update_ema(run.ema, run.trainee.student, config.smart.ema_beta)
+    run.step += 1
+    means = {k: accelerator.reduce(v, "mean").item() for k, v in sorted(totals.items())}
+    return "+".join(task for task, _ in draws), means
+
+
+def save(run: Run, path: Path, metrics: dict[str, Any] | None = None) -> None:
+    if not run.accelerator.is_main_process:
+        return
+    state = None
+    if metrics is None:
+        state = {
+            "optimizer": run.optimizer.state_dict(),
+            "scheduler": run.scheduler.state_dict(),
+            "step": run.step,
+        }
+        if len(run.trainee.projections):
+            state["projections"] = run.trainee.projections.state_dict()
+        if run.ema is not None:
+            state["ema"] = run.ema.state_dict()
+    student = run.trainee.student
+    save_checkpoint(path, student, run.tokenizer, run.config, state=state, metrics=metrics)
+
+
+def write_record(run: Run, record: dict[str, Any], log: IO[str], elapsed: float) -> None:
+    """Log the step (every `log_every`), with a dev evaluation every `eval_every` steps."""
+    config, step = run.config, run.step
+    record["lr"] = run.scheduler.get_last_lr()[0]
+    if config.eval_every and step % config.eval_every == 0 and step < config.steps:
+        tokenizer_dir = run.out / "tokenizer"
+        record["dev"] = evaluate(run.trainee.student, config, tokenizer_dir, config.eval_subset)
+    if step % config.log_every == 0 or "dev" in record:
+        record["elapsed_s"] = elapsed
+        log.write(json.dumps(record) + "\n")
+        log.flush()
+
+
 def train(config: TrainConfig, max_steps_this_run: int | None = None) -> dict[str, Any]:
     """Train (or resume) per `config`; returns the final dev metrics.
 
     `max_steps_this_run` stops early, after saving `checkpoint-last`, as an interrupted run
     would; the next call resumes from there. An early stop returns only `train_steps`.
     """
-    out = Path(config.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(config.threads or os.cpu_count() or 1)
-    seed_everything(config.seed)
-    resume = (out / LAST).is_dir()
-    model = RoadStudent.from_pretrained(out / LAST) if resume else load_student(config.init)
-    if config.layers is not None and not resume:
-        model = keep_layers(model, config.layers)
-    tokenizer = load_tokenizer(str(out / LAST) if resume else config.init)
-    tokenizer.save_pretrained(out / "tokenizer")
-    features = build_features(config, out / "tokenizer")
-    sizes = {name: len(f) for name, f in features.items()}
-    batch_sizes = {name: getattr(config, name).batch_size for name in features}
-    weights = task_weights(sizes, config.task_alpha, config.task_weights)
-    sampler = TaskSampler(sizes, batch_sizes, weights, config.seed, config.steps)
-    optimizer = make_optimizer(model, config)
-    scheduler = get_linear_schedule_with_warmup(
-        optimizer, int(config.warmup_ratio * config.steps), config.steps
-    )
-    step = 0
-    if resume:
-        state = load_trainer_state(out / LAST)
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        step = state["step"]
-    model.train()
-    log = (out / "log.jsonl").open("a")
-    progress = tqdm(total=config.steps, initial=step, desc="train", unit="step", dynamic_ncols=True)
+    run = setup(config)
+    main, out = run.accelerator.is_main_process, run.out
+    student = run.trainee.student
+    student.train()
+    log = (out / "log.jsonl").open("a") if main else None
+    progress = tqdm(total=config.steps, initial=run.step, desc="train", unit="step",
+                    dynamic_ncols=True, disable=not main)  # fmt: skip
     started, ema = time.perf_counter(), None
     stop = config.steps
     if max_steps_this_run is not None:
-        stop = min(config.steps, step + max_steps_this_run)
-    while step < stop:
-        task, indices = sampler.indices_at(step)
-        loss = task_loss(model, task, features[task].batch(indices))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-        optimizer.step()
-        scheduler.step()
-        step += 1
-        ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
+        stop = min(config.steps, run.step + max_steps_this_run)
+    while run.step < stop:
+        task, parts = run_step(run)
+        ema = parts["loss"] if ema is None else 0.95 * ema + 0.05 * parts["loss"]
         progress.update()
-        progress.set_postfix(task=task, loss=f"{loss.item():.3f}", ema=f"{ema:.3f}")
-        record: dict[str, Any] = {
-            "step": step,
-            "task": task,
-            "loss": loss.item(),
-            "lr": scheduler.get_last_lr()[0],
-        }
-        if config.eval_every and step % config.eval_every == 0 and step < config.steps:
-            record["dev"] = evaluate(model, config, out / "tokenizer", limit=config.eval_subset)
-        if step % config.log_every == 0 or "dev" in record:
-            record["elapsed_s"] = time.perf_counter() - started
-            log.write(json.dumps(record) + "\n")
-            log.flush()
-        if step % config.save_every == 0 or step == stop:
-            state = {
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "step": step,
-            }
-            save_checkpoint(out / LAST, model, tokenizer, config, state=state)
+        progress.set_postfix(task=task, loss=f"{parts['loss']:.3f}", ema=f"{ema:.3f}")
+        if log is not None:
+            record = {"step": run.step, "task": task, **parts}
+            write_record(run, record, log, time.perf_counter() - started)
+        if run.step % config.save_every == 0 or run.step == stop:
+            save(run, out / LAST)
     progress.close()
-    if step < config.steps:
-        log.close()
-        return {"train_steps": step}
-    metrics = evaluate(model, config, out / "tokenizer")
-    metrics["train_steps"] = step
-    save_checkpoint(out / FINAL, model, tokenizer, config, metrics=metrics)
-    log.write(json.dumps({"step": step, "final_dev": metrics}) + "\n")
+    run.accelerator.wait_for_everyone()
+    if run.step < config.steps or not main:
+        if log is not None:
+            log.close()
+        return {"train_steps": run.step}
+    metrics = evaluate(student, config, out / "tokenizer")
+    metrics["train_steps"] = run.step
+    save(run, out / FINAL, metrics)
+    assert log is not None
+    log.write(json.dumps({"step": run.step, "final_dev": metrics}) + "\n")
     log.close()
     return metrics

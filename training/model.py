@@ -50,6 +50,10 @@ class RoadStudent(ElectraPreTrainedModel):
         hidden = self.electra(
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
         ).last_hidden_state
+        return self.heads(hidden)
+
+    def heads(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Start, end and NLI logits from the encoder's last hidden states."""
         start_logits, end_logits = self.qa_outputs(hidden).unbind(dim=-1)
         return start_logits, end_logits, self.nli_head(hidden)
 

@@ -10,7 +10,13 @@ import pytest
 from road.core.data import read_nli, read_squad
 from road.core.nli import NLIEncoder
 from road.core.qa import QAEncoder
-from road.training.features import TaskSampler, nli_features, qa_features, task_weights
+from road.training.features import (
+    TaskSampler,
+    nli_features,
+    qa_features,
+    spread,
+    task_weights,
+)
 from road.training.init import minilm_dir
 
 
@@ -129,3 +135,10 @@ def test_nli_features_and_batch(tiny_data: dict[str, Path]) -> None:
     lengths = [len(features.rows[1]), len(features.rows[4])]
     assert batch["attention_mask"].sum(dim=1).tolist() == lengths
     assert batch["input_ids"].shape[1] == max(lengths)
+
+
+def test_spread_takes_evenly_spaced_items() -> None:
+    items = list(range(10))
+    assert spread(items, None) == items and spread(items, 20) == items
+    assert spread(items, 4) == [0, 3, 6, 9]
+    assert spread(items, 1) == [0]
