@@ -28,10 +28,11 @@ COPY core ./core
 COPY service ./service
 COPY training ./training
 COPY export ./export
+COPY score ./score
 
-# The base install only. road/default_bundle/ is package data, so the default bundle comes along.
-# The import check fails the build if torch slipped in or the bundle is missing.
-RUN pip install --no-cache-dir /src \
+# The base install plus the `score` extra (pyarrow, for `road score` on Parquet in the batch Job).
+# road/default_bundle/ is package data, so the default bundle comes along. The import check fails the build if torch slipped in or the bundle is missing.
+RUN pip install --no-cache-dir "/src[score]" \
     && python -c "import importlib.util as u, pathlib, sys, road; sys.exit('torch must not be in the serving image' if u.find_spec('torch') else 0 if (pathlib.Path(road.__file__).parent / 'default_bundle').is_dir() else 'road/default_bundle is missing from the installed package')"
 
 

@@ -203,6 +203,15 @@ def test_runtime_stage(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(DOCKERFILES))
+def test_images_install_the_score_extra_for_the_batch_job(name: str) -> None:
+    runs = " ".join(
+        rest for instruction, rest in instructions(DOCKERFILES[name]) if instruction == "RUN"
+    )
+    installs = re.findall(r'pip install --no-cache-dir "/src\[([a-z,]+)\]"', runs)
+    assert installs and "score" in installs[0].split(","), "road score needs pyarrow in the image"
+
+
+@pytest.mark.parametrize("name", sorted(DOCKERFILES))
 def test_no_torch_and_no_training_extras(name: str) -> None:
     runs = " ".join(
         rest for instruction, rest in instructions(DOCKERFILES[name]) if instruction == "RUN"
@@ -221,7 +230,7 @@ def test_gpu_image_installs_the_gpu_extra_and_the_cuda_provider() -> None:
         for instruction, rest in instructions(DOCKERFILES["Dockerfile.gpu"])
         if instruction == "RUN"
     )
-    assert '"/src[gpu]"' in runs
+    assert '"/src[gpu,score]"' in runs
     assert "pip uninstall -y onnxruntime " in runs
     assert "CUDAExecutionProvider" in runs
     version = build_args(DOCKERFILES["Dockerfile.gpu"])["ONNXRUNTIME_GPU_VERSION"]

@@ -1,0 +1,76 @@
+"""What one scoring job is told: inputs, output, task, limits and batching knobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from road.core.errors import RoadError
+from road.service.runtime import SessionOptions
+from road.service.settings import BatchSettings, ServerSettings
+
+Task = Literal["qa", "nli"]
+Engine = Literal["local", "ray"]
+OutputFormat = Literal["parquet", "jsonl"]
+
+# Exit codes of `road score` (docs/score.md).
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_ROWS = 3
+
+
+class JobError(RoadError):
+    """The job cannot start or go on: unreadable input, a refused resume, a missing extra."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The server's per-field character limits; token limits come from the bundle."""
+
+    max_question_chars: int
+    max_context_chars: int
+    max_nli_chars: int
+
+    @classmethod
+    def from_settings(cls, settings: ServerSettings) -> Limits:
+        return cls(settings.max_question_chars, settings.max_context_chars, settings.max_nli_chars)
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    """One `road score` run. Limits and batch knobs default to the server's (ROAD_* env)."""
+
+    bundle: Path
+    inputs: tuple[str, ...]
+    output: Path
+    task: Task | None = None
+    engine: Engine = "local"
+    output_format: OutputFormat = "parquet"
+    # None: the `id` column when the input has one, else the row number.
+    id_column: str | None = None
+    # Rows per shard (and per Ray batch): the unit of resume and of bounded memory.
+    chunk_rows: int = 1024
+    limits: Limits = field(default_factory=lambda: Limits.from_settings(ServerSettings()))
+    batch: BatchSettings = field(default_factory=BatchSettings)
+    # ONNX Runtime options, as `road serve` builds them from the same settings.
+    session: SessionOptions = field(default_factory=SessionOptions)
+    overwrite: bool = False
+    progress: bool = True
+    ray_actors: int = 1
+    ray_cpus_per_actor: float = 1.0
+
+    def fingerprint_options(self, task: Task, id_column: str) -> dict[str, Any]:
+        """Everything that changes what the job writes; a resume must match it exactly."""
+        return {
+            "task": task,
+            "output_format": self.output_format,
+            "id_column": id_column,
+            "chunk_rows": self.chunk_rows,
+            "limits": vars(self.limits),
+            # Batch composition moves int8 outputs (activation ranges are per batch).
+            "max_batch_size": self.batch.max_batch_size,
+            "max_batch_tokens": self.batch.max_batch_tokens,
+            "pad_multiple": self.batch.pad_multiple,
+            "pad_buckets": list(self.batch.pad_buckets),
+        }
