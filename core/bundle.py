@@ -11,12 +11,15 @@ import hashlib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from road.core.errors import BundleError
 from road.core.tasks import GRAPH_INPUTS, NLI, QA
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Version 1 manifests are version 2 ones without the execution fields (all defaulted), so a
+# version 2 reader loads them unchanged.
+READABLE_VERSIONS = (1, 2)
 MANIFEST = "manifest.json"
 
 
@@ -47,17 +50,67 @@ class Tasks(_Frozen):
     nli: NLITaskInfo | None = None
 
 
+class ShapeProfile(_Frozen):
+    """TensorRT's min/opt/max input shapes: [batch, sequence] for every graph input."""
+
+    min_batch: int = Field(1, ge=1)
+    opt_batch: int = Field(ge=1)
+    max_batch: int = Field(ge=1)
+    min_sequence: int = Field(1, ge=1)
+    opt_sequence: int = Field(ge=1)
+    max_sequence: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ShapeProfile:
+        if not (self.min_batch <= self.opt_batch <= self.max_batch):
+            raise ValueError("batch sizes must satisfy min <= opt <= max")
+        if not (self.min_sequence <= self.opt_sequence <= self.max_sequence):
+            raise ValueError("sequence lengths must satisfy min <= opt <= max")
+        return self
+
+
+class TensorRTInfo(_Frozen):
+    """How the TensorRT execution provider builds this bundle's engine."""
+
+    profile: ShapeProfile
+    fp16: bool = True
+    # Relative to the bundle: engines built at export (when TensorRT was there) ship here.
+    engine_cache: str = "trt_cache"
+
+
 class Manifest(_Frozen):
     format_version: int = FORMAT_VERSION
     graph: str = "model.onnx"
     precision: Literal["fp32", "fp16", "int8"] = "fp32"
     target: Literal["cpu", "cuda", "tensorrt"] = "cpu"
+    # int8 only: "dynamic" (activation scales per run) or "static" (calibrated, batch-invariant).
+    quantization: Literal["dynamic", "static"] | None = None
+    # ONNX Runtime transformer-optimizer fusions applied at export: fused op -> count.
+    fusions: dict[str, int] = Field(default_factory=dict)
+    tensorrt: TensorRTInfo | None = None
     inputs: tuple[str, ...] = GRAPH_INPUTS
     outputs: tuple[str, ...]
     tasks: Tasks
     files: dict[str, str] = Field(default_factory=dict, description="relative path -> sha256")
     provenance: dict[str, Any] = Field(default_factory=dict)
     quality: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Manifest:
+        if (self.precision == "int8") != (self.quantization is not None):
+            raise ValueError(f"quantization {self.quantization!r} with precision {self.precision}")
+        if (self.target == "tensorrt") != (self.tensorrt is not None):
+            raise ValueError("target tensorrt and the tensorrt section go together")
+        return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade(cls, data: Any) -> Any:
+        # Version 1 had dynamic quantisation only and did not say so.
+        version_1 = isinstance(data, dict) and data.get("format_version") == 1
+        if version_1 and data.get("precision") == "int8" and "quantization" not in data:
+            data = {**data, "quantization": "dynamic"}
+        return data
 
 
 def sha256_file(path: Path) -> str:
@@ -92,7 +145,7 @@ def load_manifest(bundle_dir: str | Path, verify: bool = True) -> Manifest:
         manifest = Manifest.model_validate_json(path.read_text())
     except ValidationError as exc:
         raise BundleError(f"{path}: invalid manifest: {exc}") from exc
-    if manifest.format_version != FORMAT_VERSION:
+    if manifest.format_version not in READABLE_VERSIONS:
         raise BundleError(f"{path}: format_version {manifest.format_version} is not supported")
     if verify:
         verify_files(bundle_dir, manifest)

@@ -39,3 +39,30 @@ class ParityError(RoadError):
 
 class NotReady(RoadError):
     """The model is still loading or warming up, or the server is draining."""
+
+
+class DeadlineExceeded(RoadError):
+    """A request's deadline passed before its inference ran; it was never run."""
+
+    def __init__(self, detail: str = "the request's deadline passed before it could run") -> None:
+        super().__init__(detail)
+
+
+class ClientGone(RoadError):
+    """The client disconnected before its request was answered; its rows were dropped."""
+
+
+class InferenceFailed(RoadError):
+    """A session run failed; only the requests that shared that batch see this error."""
+
+
+class Unauthorized(RoadError):
+    """A request to a protected path without a valid API key."""
+
+
+class PayloadTooLarge(RoadError):
+    """A request body over the server's size limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is larger than the limit of {limit} bytes")
+        self.limit = limit

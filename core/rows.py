@@ -26,9 +26,12 @@ def padded_length(longest: int, multiple_of: int = 1) -> int:
     return -(-longest // multiple_of) * multiple_of
 
 
-def pad_rows(rows: Sequence[Row], pad_id: int = 0, multiple_of: int = 1) -> dict[str, np.ndarray]:
-    """Pad rows to the batch's longest row; returns the graph's three int64 inputs."""
-    width = padded_length(max(len(row) for row in rows), multiple_of)
+def pad_rows(
+    rows: Sequence[Row], pad_id: int = 0, multiple_of: int = 1, width: int | None = None
+) -> dict[str, np.ndarray]:
+    """Pad rows to the batch's longest row (or `width`); returns the graph's three int64 inputs."""
+    longest = max(len(row) for row in rows)
+    width = padded_length(longest, multiple_of) if width is None else max(width, longest)
     input_ids = np.full((len(rows), width), pad_id, dtype=np.int64)
     token_type_ids = np.zeros((len(rows), width), dtype=np.int64)
     attention_mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -50,3 +53,10 @@ def row_outputs(outputs: dict[str, np.ndarray], j: int, length: int) -> dict[str
         name: value[j, :length] if name in TOKEN_OUTPUTS else value[j]
         for name, value in outputs.items()
     }
+
+
+def take_rows(
+    inputs: dict[str, np.ndarray], keep: Sequence[int], width: int
+) -> dict[str, np.ndarray]:
+    """Some rows of a padded batch, cut to a narrower padded width."""
+    return {name: np.ascontiguousarray(value[list(keep), :width]) for name, value in inputs.items()}

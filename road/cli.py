@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from road.score.command import score as score_command
+
 app = typer.Typer(add_completion=False, no_args_is_help=True)
 
 
@@ -20,7 +22,9 @@ def train(
     config: Annotated[Path | None, typer.Argument(help="YAML training config")] = None,
     overrides: Annotated[list[str], typer.Option("--set", help="dotted.key=value override")] = [],  # noqa: B006
 ) -> None:
-    """Fine-tune a multi-task student on QA + NLI; resumes from OUTPUT_DIR/checkpoint-last."""
+    """Train a student or teacher (QA, NLI or both; distillation per config); resumes from
+    OUTPUT_DIR/checkpoint-last. Several processes/GPUs: `accelerate launch -m road train ...`.
+    """
     import json
 
     from road.training.config import load_config
@@ -36,52 +40,91 @@ def export(
         Path, typer.Argument(help="Checkpoint directory written by `road train`")
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Bundle directory to write")],
-    precision: Annotated[str, typer.Option(help="fp32 or int8")] = "int8",
+    target: Annotated[str, typer.Option(help="cpu, cuda or tensorrt")] = "cpu",
+    precision: Annotated[
+        str | None, typer.Option(help="cpu: int8|fp32; cuda, tensorrt: fp16|fp32")
+    ] = None,
+    quantization: Annotated[str, typer.Option(help="int8: dynamic or static")] = "dynamic",
+    optimize: Annotated[bool, typer.Option(help="ONNX Runtime transformer fusions")] = True,
     dev_limit: Annotated[
         int | None, typer.Option(help="Evaluate the quality gate on the first N dev examples")
     ] = None,
     atol: Annotated[
-        float, typer.Option(help="Max |logit difference| PyTorch vs ONNX (fp32 graph)")
+        float, typer.Option(help="Max |logit difference| PyTorch vs ONNX (fp32 graphs)")
     ] = 1e-3,
     metric_budget: Annotated[float, typer.Option(help="Max drop in F1/EM/accuracy points")] = 1.0,
+    trt_opt_batch: Annotated[int, typer.Option(help="TensorRT profile: opt batch")] = 16,
+    trt_max_batch: Annotated[int, typer.Option(help="TensorRT profile: max batch")] = 64,
 ) -> None:
-    """Export a checkpoint to a verified bundle (ONNX graph, tokenizer, manifest)."""
+    """Export a checkpoint to a verified bundle for a target (docs/export.md)."""
     from road.core.errors import RoadError
     from road.export.pipeline import export_bundle
 
-    if precision not in ("fp32", "int8"):
-        raise typer.BadParameter("precision must be fp32 or int8")
+    if quantization not in ("dynamic", "static"):
+        raise typer.BadParameter("quantization must be dynamic or static")
     try:
         manifest = export_bundle(
             checkpoint,
             out,
-            precision=precision,
+            target=target,  # type: ignore[arg-type]
+            precision=precision,  # type: ignore[arg-type]
+            quantization=quantization,  # type: ignore[arg-type]
+            optimize=optimize,
             dev_limit=dev_limit,
             atol=atol,
-            metric_budget=metric_budget,  # type: ignore[arg-type]
+            metric_budget=metric_budget,
+            trt_opt_batch=trt_opt_batch,
+            trt_max_batch=trt_max_batch,
         )
     except RoadError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
-    typer.echo(manifest.model_dump_json(indent=2, include={"precision", "tasks", "quality"}))
+    shown = {"target", "precision", "quantization", "fusions", "tensorrt", "tasks", "quality"}
+    typer.echo(manifest.model_dump_json(indent=2, include=shown))
 
 
 @app.command()
-def serve(
-    bundle: Annotated[
-        Path | None,
-        typer.Argument(help="Bundle directory; default: the bundle shipped with road"),
-    ] = None,
-    host: Annotated[str | None, typer.Option(help="Interface to bind (env ROAD_HOST)")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (env ROAD_PORT)")] = None,
+def inspect(
+    bundle: Annotated[Path, typer.Argument(help="Bundle directory")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
-    """Serve /qa and /nli from a bundle."""
-    from road.service.main import serve as run_server
-    from road.service.settings import ServerSettings
+    """Verify a bundle; print its manifest, file sizes, metrics and execution providers."""
+    import json
 
-    flags = {
-        key: value
-        for key, value in {"bundle": bundle, "host": host, "port": port}.items()
-        if value is not None
-    }
-    run_server(ServerSettings(**flags))
+    from road.core.errors import BundleError
+    from road.export.report import bundle_report, format_report
+
+    try:
+        report = bundle_report(bundle)
+    except BundleError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(json.dumps(report, indent=2) if as_json else format_report(report))
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def serve(ctx: typer.Context) -> None:
+    """Serve /qa and /nli from a bundle: road serve [BUNDLE] [--flags]; see --help.
+
+    Every setting is a flag and an env var (ROAD_*); docs/service.md has the table. API keys
+    come only from ROAD_API_KEYS or --api-keys-file.
+    """
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    from road.service.main import serve as run_server
+    from road.service.settings import settings_from_cli
+
+    try:
+        settings = settings_from_cli(ctx.args)
+    except (ValueError, SettingsError, ValidationError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    run_server(settings)
+
+
+# `road score` lives with the batch job (road.score); its module imports only typer until it runs.
+app.command()(score_command)

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 import road
 from road.service.errors import install_error_handlers
+from road.service.middleware import AuthMiddleware, BodyLimitMiddleware, ObserveMiddleware
 from road.service.routes import router
 from road.service.settings import ServerSettings
-from road.service.state import AppState
+from road.service.state import AppState, RunWrapper
 
 
-def create_app(settings: ServerSettings) -> FastAPI:
-    state = AppState(settings)
+def create_app(settings: ServerSettings, wrap_run: RunWrapper | None = None) -> FastAPI:
+    """The app; `wrap_run` wraps the session's run (the hook tests use to inject failures)."""
+    state = AppState(settings, wrap_run)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -36,18 +37,12 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.state.road = state
     app.include_router(router)
     install_error_handlers(app)
-
-    @app.middleware("http")
-    async def observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        with state.metrics.in_flight.track_inprogress():
-            response = await call_next(request)
-        endpoint = request.scope.get("route").path if request.scope.get("route") else "unmatched"  # type: ignore[union-attr]
-        state.metrics.requests.labels(endpoint, str(response.status_code)).inc()
-        state.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    keys = settings.load_api_keys()
+    if keys:
+        app.add_middleware(AuthMiddleware, keys=keys, exempt=settings.auth_exempt_paths)
+    # Added last, so outermost: every response, a 401 included, carries the request id.
+    app.add_middleware(ObserveMiddleware, metrics=state.metrics, log_access=settings.access_log)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

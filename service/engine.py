@@ -1,55 +1,126 @@
-"""The request pipeline without HTTP: tokenize → batch → run → decode.
+"""The request pipeline without HTTP: admit → tokenize → batch → run → decode.
 
-Tokenization and decoding run on worker threads so the event loop only routes.
+Tokenization and decoding run on worker threads so the event loop only routes. Each request is
+one batcher job; a QA request's windows may run in several batches and are decoded together
+once the last one is back.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import contextlib
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from road.core.errors import InputTooLong
-from road.core.nli import label_probabilities, predicted_label
-from road.core.qa import QAWindow
-from road.core.qa_decode import decode_answers
+from road.core.bundle import NLITaskInfo, QATaskInfo
+from road.core.errors import DeadlineExceeded, Overloaded
+from road.core.nli import NLIEncoder
+from road.core.qa import QAEncoder, QAWindow
+from road.core.rows import Row
 from road.service.batcher import Batcher, RowOutput
-from road.service.protocol import Answer, NLIRequest, NLIResponse, QARequest, QAResponse
-from road.service.runtime import Runtime
+from road.service.heads import check_nli, check_qa, nli_responses, qa_response
+from road.service.protocol import NLIRequest, NLIResponse, QARequest, QAResponse
 from road.service.settings import ServerSettings
 
 T = TypeVar("T")
 
 
-class Engine:
-    """Answers QA and NLI items through one shared batcher and session."""
+class Model(Protocol):
+    """What the engine needs from a runtime: encoders and task info (runs go via the batcher)."""
 
-    def __init__(self, runtime: Runtime, batcher: Batcher, settings: ServerSettings) -> None:
+    qa_encoder: QAEncoder
+    nli_encoder: NLIEncoder
+    qa: QATaskInfo
+    nli: NLITaskInfo
+
+    def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]: ...
+
+
+class StageObserver(Protocol):
+    def observe_stage(self, stage: str, task: str, seconds: float) -> None: ...
+
+
+class Engine:
+    """Answers QA and NLI requests through one shared batcher and session."""
+
+    def __init__(
+        self,
+        runtime: Model,
+        batcher: Batcher,
+        settings: ServerSettings,
+        observer: StageObserver | None = None,
+    ) -> None:
         self.runtime = runtime
         self.batcher = batcher
         self.settings = settings
+        self._observer = observer
+        self._active = 0
         self._cpu = ThreadPoolExecutor(settings.tokenizer_threads, thread_name_prefix="road-cpu")
 
     def close(self) -> None:
         self._cpu.shutdown(wait=True)
 
-    async def _offload(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._cpu, fn, *args)
+    @property
+    def active(self) -> int:
+        """Model requests between admission and response."""
+        return self._active
 
-    async def answer(self, items: Sequence[QARequest]) -> list[QAResponse]:
+    async def answer(
+        self, items: Sequence[QARequest], deadline: float = math.inf
+    ) -> list[QAResponse]:
         for item in items:
-            _check_chars("question", item.question, self.settings.max_question_chars)
-            _check_chars("context", item.context, self.settings.max_context_chars)
-        encoder = self.runtime.qa_encoder
-        windows: list[list[QAWindow]] = await self._offload(
-            encoder.encode, [i.question for i in items], [i.context for i in items]
-        )
-        flat = [w for per_item in windows for w in per_item]
-        outputs = await self.batcher.submit(flat)
-        return await self._offload(self._decode_all, items, windows, outputs)
+            check_qa(item, self.settings.max_question_chars, self.settings.max_context_chars)
+        with self._admitted():
+            encoder = self.runtime.qa_encoder
+            windows: list[list[QAWindow]] = await self._stage(
+                "tokenize", "qa", encoder.encode, [i.question for i in items],
+                [i.context for i in items],
+            )
+            flat = [w for per_item in windows for w in per_item]
+            outputs = await self._infer(flat, "qa", deadline)
+            return await self._stage("postprocess", "qa", self._decode_all, items, windows, outputs)
+
+    async def classify(
+        self, items: Sequence[NLIRequest], deadline: float = math.inf
+    ) -> list[NLIResponse]:
+        for item in items:
+            check_nli(item, self.settings.max_nli_chars)
+        with self._admitted():
+            encoder = self.runtime.nli_encoder
+            rows = await self._stage(
+                "tokenize", "nli", encoder.encode, [i.premise for i in items],
+                [i.hypothesis for i in items],
+            )
+            outputs = await self._infer(rows, "nli", deadline)
+            return await self._stage("postprocess", "nli", nli_responses, outputs)
+
+    @contextlib.contextmanager
+    def _admitted(self) -> Iterator[None]:
+        """Refuse at once, before any work, when the server is already at its bounds."""
+        if self._active >= self.settings.max_in_flight or self.batcher.saturated():
+            raise Overloaded(self.batcher.retry_after_s())
+        self._active += 1
+        try:
+            yield
+        finally:
+            self._active -= 1
+
+    async def _infer(self, rows: Sequence[Row], task: str, deadline: float) -> list[RowOutput]:
+        if time.monotonic() >= deadline:
+            raise DeadlineExceeded()
+        return await self.batcher.submit(rows, task, deadline)
+
+    async def _stage(self, stage: str, task: str, fn: Callable[..., T], *args: Any) -> T:
+        started = time.perf_counter()
+        result = await asyncio.get_running_loop().run_in_executor(self._cpu, fn, *args)
+        if self._observer is not None:
+            self._observer.observe_stage(stage, task, time.perf_counter() - started)
+        return result
 
     def _decode_all(
         self, items: Sequence[QARequest], windows: list[list[QAWindow]], outputs: list[RowOutput]
@@ -58,46 +129,5 @@ class Engine:
         for item, item_windows in zip(items, windows):
             mine = outputs[cursor : cursor + len(item_windows)]
             cursor += len(item_windows)
-            results.append(self._decode(item, item_windows, mine))
+            results.append(qa_response(item, item_windows, mine, self.runtime.qa))
         return results
-
-    def _decode(
-        self, item: QARequest, windows: list[QAWindow], outputs: list[RowOutput]
-    ) -> QAResponse:
-        qa = self.runtime.qa
-        decoded = decode_answers(
-            windows,
-            [o["start_logits"] for o in outputs],
-            [o["end_logits"] for o in outputs],
-            item.context,
-            top_k=item.top_k,
-            max_answer_len=item.max_answer_len or qa.max_answer_len,
-            null_threshold=qa.null_threshold,
-            allow_no_answer=item.allow_no_answer,
-        )
-        answers = [
-            Answer(answer=a.text, start=a.start, end=a.end, score=a.score) for a in decoded.answers
-        ]
-        if not answers:
-            # No context token at all (e.g. a whitespace-only context) and no-answer not allowed.
-            answers = [Answer(answer="", start=0, end=0, score=0.0)]
-        best = answers[0]
-        return QAResponse(**best.model_dump(), answers=answers if item.top_k > 1 else None)
-
-    async def classify(self, items: Sequence[NLIRequest]) -> list[NLIResponse]:
-        for item in items:
-            _check_chars("premise", item.premise, self.settings.max_nli_chars)
-            _check_chars("hypothesis", item.hypothesis, self.settings.max_nli_chars)
-        encoder = self.runtime.nli_encoder
-        rows = await self._offload(
-            encoder.encode, [i.premise for i in items], [i.hypothesis for i in items]
-        )
-        outputs = await self.batcher.submit(rows)
-        logits = np.stack([o["nli_logits"] for o in outputs])
-        scores = label_probabilities(logits)
-        return [NLIResponse(label=predicted_label(s), scores=s) for s in scores]
-
-
-def _check_chars(field: str, text: str, limit: int) -> None:
-    if len(text) > limit:
-        raise InputTooLong(field, limit, len(text), unit="characters")

@@ -1,44 +1,65 @@
-"""`road serve`: build settings once, create the app, run uvicorn."""
+"""`road serve`: build settings once, create the app, run uvicorn, drain on SIGTERM."""
 
 from __future__ import annotations
 
 import logging
+import logging.config
+import math
 import signal
+import time
 from types import FrameType
 
 import uvicorn
 
 from road.service.app import create_app
+from road.service.logs import logging_config
 from road.service.settings import ServerSettings
-from road.service.state import AppState
+from road.service.state import AppState, RunWrapper
+
+log = logging.getLogger(__name__)
 
 
 class DrainingServer(uvicorn.Server):
-    """uvicorn, with readiness dropped on SIGTERM and exit status 0 after a clean drain."""
+    """uvicorn with a drain on SIGTERM, then exit status 0.
 
-    def __init__(self, config: uvicorn.Config, state: AppState) -> None:
+    SIGTERM first makes readiness false while the server keeps serving for `drain_delay_s`
+    (so load balancers stop routing here), then uvicorn stops accepting and waits up to
+    `graceful_timeout_s` for in-flight and queued requests. A second signal exits at once.
+    """
+
+    def __init__(self, config: uvicorn.Config, state: AppState, drain_delay_s: float) -> None:
         super().__init__(config)
         self.state = state
+        self.drain_delay_s = drain_delay_s
+        self._drain_until: float | None = None
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        self.state.draining = True
+        if self._drain_until is None and sig == signal.SIGTERM:
+            self.state.draining = True
+            self._drain_until = time.monotonic() + self.drain_delay_s
+            log.info("SIGTERM: draining", extra={"drain_delay_s": self.drain_delay_s})
+            return
         super().handle_exit(sig, frame)
-        if sig == signal.SIGTERM and sig in self._captured_signals:
-            # uvicorn re-raises a captured SIGTERM after shutting down, so the process would
-            # die with -15 even after a clean drain; orchestrators read that as a failure.
-            self._captured_signals.remove(sig)
+
+    async def on_tick(self, counter: int) -> bool:
+        if self._drain_until is not None and time.monotonic() >= self._drain_until:
+            return True
+        return await super().on_tick(counter)
 
 
-def serve(settings: ServerSettings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    app = create_app(settings)
-    config = uvicorn.Config(
+def serve(settings: ServerSettings, wrap_run: RunWrapper | None = None) -> None:
+    """Run the server until SIGTERM/SIGINT; `wrap_run` is the app's test hook (`create_app`)."""
+    config = logging_config(settings.log_level, settings.log_format)
+    logging.config.dictConfig(config)
+    app = create_app(settings, wrap_run)
+    uvicorn_config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
-        log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=int(settings.graceful_timeout_s),
+        log_config=config,
+        access_log=False,  # ObserveMiddleware writes one structured line per request instead
+        timeout_graceful_shutdown=math.ceil(settings.graceful_timeout_s),
     )
-    DrainingServer(config, app.state.road).run()
+    # A bundle that fails verification fails the lifespan startup: uvicorn exits with status 3
+    # after AppState.start has logged which file is wrong.
+    DrainingServer(uvicorn_config, app.state.road, settings.drain_delay_s).run()

@@ -1,65 +1,132 @@
-"""Prometheus metrics, on a registry per app so that several apps can live in one process."""
+"""Prometheus metrics, on a registry per app so that several apps can live in one process.
+
+Names follow Prometheus conventions: a `road_` prefix, base units (`_seconds`), `_total` on
+counters (added by the client library), `_info`-style gauge for the served model.
+"""
 
 from __future__ import annotations
+
+import collections
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from road.service.batcher import BatchStats
 
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._http_and_stages(self.registry)
+        self._batches(self.registry)
+        self._queue_and_model(self.registry)
+
+    def _http_and_stages(self, registry: CollectorRegistry) -> None:
         self.requests = Counter(
-            "road_requests",
-            "HTTP requests by route and status",
+            "road_http_requests",
+            "HTTP requests by endpoint and status code",
             ["endpoint", "status"],
-            registry=self.registry,
+            registry=registry,
         )
         self.latency = Histogram(
-            "road_request_duration_seconds",
-            "End-to-end request latency",
+            "road_http_request_duration_seconds",
+            "Total time from request received to response sent, by endpoint",
             ["endpoint"],
-            registry=self.registry,
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=registry,
+            buckets=LATENCY_BUCKETS,
         )
+        self.stage_latency = Histogram(
+            "road_stage_duration_seconds",
+            "Time per pipeline stage and task: tokenize and postprocess per request, "
+            "inference per session run",
+            ["stage", "task"],
+            registry=registry,
+            buckets=LATENCY_BUCKETS,
+        )
+        # Its own name (not a stage label): the Helm chart's custom-metric HPA scales on it.
+        self.queue_wait = Histogram(
+            "road_queue_wait_seconds",
+            "Time a row waits in the batch queue before its session run",
+            ["task"],
+            registry=registry,
+            buckets=LATENCY_BUCKETS,
+        )
+
+    def _batches(self, registry: CollectorRegistry) -> None:
         self.batch_rows = Histogram(
             "road_batch_rows",
-            "Rows per session run",
-            registry=self.registry,
-            buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+            "Rows (QA windows + NLI pairs) per session run",
+            registry=registry,
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
         )
         self.batch_tokens = Histogram(
             "road_batch_tokens",
             "Padded tokens per session run",
-            registry=self.registry,
-            buckets=(64, 256, 1024, 2048, 4096, 8192, 16384),
+            registry=registry,
+            buckets=(64, 256, 1024, 2048, 4096, 8192, 16384, 32768),
         )
         self.padding_ratio = Histogram(
             "road_batch_padding_ratio",
-            "Share of padded tokens per run",
-            registry=self.registry,
+            "Share of padding among the tokens of a session run",
+            registry=registry,
             buckets=(0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0),
         )
-        self.queue_wait = Histogram(
-            "road_queue_wait_seconds",
-            "Time a row waits in the batch queue before its run",
-            registry=self.registry,
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        self.batch_rows_by_task = Counter(
+            "road_batch_task_rows", "Rows run, by task", ["task"], registry=registry
         )
+
+    def _queue_and_model(self, registry: CollectorRegistry) -> None:
         self.in_flight = Gauge(
-            "road_requests_in_flight", "HTTP requests being processed", registry=self.registry
+            "road_requests_in_flight", "HTTP requests being processed", registry=registry
+        )
+        self.queue_rows = Gauge(
+            "road_queue_rows", "Rows waiting in the batch queue", registry=registry
+        )
+        self.queue_tokens = Gauge(
+            "road_queue_tokens", "Unpadded tokens waiting in the batch queue", registry=registry
+        )
+        self.rejections = Counter(
+            "road_rejected_requests",
+            "Requests refused or dropped without an answer, by reason",
+            ["reason"],
+            registry=registry,
+        )
+        self.dropped_rows = Counter(
+            "road_dropped_rows",
+            "Queued rows dropped before inference (deadline passed, client gone), by reason",
+            ["reason"],
+            registry=registry,
         )
         self.model_info = Gauge(
             "road_model_info",
-            "The served bundle",
+            "The served bundle (value 1)",
             ["bundle_sha256", "provider", "precision"],
-            registry=self.registry,
+            registry=registry,
         )
+
+    def track_queue(self, rows: Callable[[], float], tokens: Callable[[], float]) -> None:
+        """Read the queue depth at scrape time."""
+        self.queue_rows.set_function(rows)
+        self.queue_tokens.set_function(tokens)
 
     def observe_batch(self, stats: BatchStats) -> None:
         self.batch_rows.observe(stats.rows)
         self.batch_tokens.observe(stats.padded_tokens)
         self.padding_ratio.observe(1 - stats.real_tokens / max(stats.padded_tokens, 1))
-        for wait in stats.queue_waits_s:
-            self.queue_wait.observe(wait)
+        tasks = sorted(set(stats.tasks)) or [""]
+        self.stage_latency.labels("inference", "+".join(tasks)).observe(stats.run_s)
+        for task, wait in zip(stats.tasks, stats.queue_waits_s):
+            self.queue_wait.labels(task).observe(wait)
+        for task, rows in collections.Counter(stats.tasks).items():
+            self.batch_rows_by_task.labels(task).inc(rows)
+
+    def observe_stage(self, stage: str, task: str, seconds: float) -> None:
+        self.stage_latency.labels(stage, task).observe(seconds)
+
+    def observe_drop(self, reason: str, rows: int) -> None:
+        self.dropped_rows.labels(reason).inc(rows)
+
+    def reject(self, reason: str) -> None:
+        self.rejections.labels(reason).inc()

@@ -6,7 +6,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Schema(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: the API accepts exactly what its schema says ("t" is not a boolean, "2" no int).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class QARequest(_Schema):

@@ -17,8 +17,15 @@ from road.core.errors import BundleError
 from road.core.nli import NLIEncoder
 from road.core.qa import QAEncoder
 from road.service.cpu import available_cpus
+from road.service.providers import ProviderChoice, engine_cache_dir, select_providers
 
 log = logging.getLogger(__name__)
+GRAPH_LEVELS = {
+    "disabled": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+    "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+    "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+    "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+}
 
 
 @dataclass(frozen=True)
@@ -26,16 +33,28 @@ class SessionOptions:
     """ONNX Runtime knobs; None means 'derive from the machine'."""
 
     intra_op_threads: int | None = None
-    providers: tuple[str, ...] = ("CPUExecutionProvider",)
+    inter_op_threads: int = 1
+    # ORT's level names: disabled, basic, extended, all.
+    graph_optimization_level: str = "all"
+    # Restricts provider selection (road.service.providers) to these; empty: all ORT offers.
+    providers: tuple[str, ...] = ()
 
 
 class Runtime:
     """Runs padded batches through the bundle's graph, returning every head's output."""
 
-    def __init__(self, bundle_dir: Path, manifest: Manifest, session: ort.InferenceSession) -> None:
+    def __init__(
+        self,
+        bundle_dir: Path,
+        manifest: Manifest,
+        session: ort.InferenceSession,
+        execution: ProviderChoice | None = None,
+    ) -> None:
         self.bundle_dir = bundle_dir
         self.manifest = manifest
         self.session = session
+        # Which provider runs the graph and why: the log line and the metric label.
+        self.execution = execution or ProviderChoice(session.get_providers()[0], "given session")
         self.output_names = list(manifest.outputs)
         qa, nli = manifest.tasks.qa, manifest.tasks.nli
         if qa is None or nli is None:
@@ -52,15 +71,29 @@ class Runtime:
         """Verify the bundle's hashes, then open its graph."""
         bundle_dir = Path(bundle_dir)
         manifest = load_manifest(bundle_dir, verify=True)
+        allowed = options.providers
+        available = [p for p in ort.get_available_providers() if not allowed or p in allowed]
+        cache = engine_cache_dir(bundle_dir, manifest) if manifest.tensorrt else None
+        execution = select_providers(manifest, available, cache)
+        execution.log()
         session = ort.InferenceSession(
             str(bundle_dir / manifest.graph),
             sess_options=_session_options(options),
-            providers=list(options.providers),
+            providers=list(execution.providers),
+            provider_options=list(execution.options),
         )
         log.info(
             "loaded bundle %s (%s, %s)", bundle_dir, manifest.precision, session.get_providers()[0]
         )
-        return cls(bundle_dir, manifest, session)
+        return cls(bundle_dir, manifest, session, execution)
+
+    @property
+    def provider(self) -> str:
+        return self.execution.provider
+
+    @property
+    def provider_reason(self) -> str:
+        return self.execution.reason
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """One session run for a padded batch of any mix of QA and NLI rows."""
@@ -74,8 +107,8 @@ class Runtime:
 
 def _session_options(options: SessionOptions) -> ort.SessionOptions:
     so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.graph_optimization_level = GRAPH_LEVELS[options.graph_optimization_level]
     so.intra_op_num_threads = options.intra_op_threads or available_cpus()
-    so.inter_op_num_threads = 1
+    so.inter_op_num_threads = options.inter_op_threads
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     return so

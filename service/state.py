@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from road.core.errors import NotReady
-from road.service.batcher import Batcher
+from road.core.errors import NotReady, RoadError
+from road.service.batcher import Batcher, RunBatch
 from road.service.engine import Engine
 from road.service.metrics import Metrics
 from road.service.protocol import Health, NLIRequest, QARequest
@@ -13,6 +14,9 @@ from road.service.runtime import Runtime, SessionOptions
 from road.service.settings import ServerSettings
 
 log = logging.getLogger(__name__)
+
+# A test or an operator may wrap the session's run (fault injection, tracing): run → run.
+RunWrapper = Callable[[RunBatch], RunBatch]
 
 WARMUP_QA = QARequest(
     question="Who wrote the report?",
@@ -24,29 +28,56 @@ WARMUP_NLI = NLIRequest(premise="A man is playing a guitar.", hypothesis="A pers
 class AppState:
     """Holds what the app serves with; routes reach it as `request.app.state.road`."""
 
-    def __init__(self, settings: ServerSettings) -> None:
+    def __init__(self, settings: ServerSettings, wrap_run: RunWrapper | None = None) -> None:
         self.settings = settings
         self.metrics = Metrics()
         self.engine: Engine | None = None
+        self.runtime: Runtime | None = None
         self.ready = False
         self.draining = False
+        self._wrap_run = wrap_run
+
+    def session_options(self) -> SessionOptions:
+        s = self.settings
+        return SessionOptions(
+            intra_op_threads=s.intra_op_threads,
+            inter_op_threads=s.inter_op_threads,
+            graph_optimization_level=s.graph_optimization_level,
+        )
 
     async def start(self) -> None:
-        runtime = Runtime.load(
-            self.settings.bundle, SessionOptions(intra_op_threads=self.settings.intra_op_threads)
+        try:
+            self.runtime = runtime = Runtime.load(self.settings.bundle, self.session_options())
+        except RoadError as exc:
+            # The bundle failed verification or does not fit: name the file, refuse to start.
+            log.error("refusing to start: %s", exc)
+            raise
+        run = self._wrap_run(runtime.run) if self._wrap_run else runtime.run
+        batcher = Batcher(
+            run,
+            self.settings.batch,
+            on_batch=self.metrics.observe_batch,
+            on_drop=self.metrics.observe_drop,
         )
-        batcher = Batcher(runtime.run, self.settings.batch, on_batch=self.metrics.observe_batch)
+        self.metrics.track_queue(lambda: batcher.queued_rows, lambda: batcher.queued_tokens)
         batcher.start()
-        self.engine = Engine(runtime, batcher, self.settings)
+        self.engine = Engine(runtime, batcher, self.settings, self.metrics)
         # Real forward passes, long and short, so the first client never pays ORT's first-run cost.
         await self.engine.answer([WARMUP_QA])
         await self.engine.classify([WARMUP_NLI])
-        provider = runtime.session.get_providers()[0]
         self.metrics.model_info.labels(
-            runtime.bundle_sha256, provider, runtime.manifest.precision
+            runtime.bundle_sha256, runtime.provider, runtime.manifest.precision
         ).set(1)
         self.ready = True
-        log.info("ready: bundle=%s provider=%s", self.settings.bundle, provider)
+        log.info(
+            "ready",
+            extra={
+                "bundle": str(self.settings.bundle),
+                "bundle_sha256": runtime.bundle_sha256,
+                "provider": runtime.provider,
+                "precision": runtime.manifest.precision,
+            },
+        )
 
     async def stop(self) -> None:
         self.ready = False
@@ -55,18 +86,19 @@ class AppState:
             self.engine.close()
 
     def ready_engine(self) -> Engine:
+        """The engine, once warm; still served while draining, which refuses nothing it got."""
         if self.engine is None or not self.ready:
             raise NotReady("the model is not loaded yet")
         return self.engine
 
     def health(self) -> Health:
-        if self.engine is None:
+        runtime = self.runtime
+        if runtime is None:
             return Health(status="loading")
-        runtime = self.engine.runtime
         status = "draining" if self.draining else ("ready" if self.ready else "warming_up")
         return Health(
             status=status,
             bundle=runtime.bundle_sha256[:12],
             precision=runtime.manifest.precision,
-            provider=runtime.session.get_providers()[0],
+            provider=runtime.provider,
         )

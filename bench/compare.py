@@ -1,0 +1,314 @@
+"""Comparisons (a)–(e) of docs/performance.md, measured in one run on one machine.
+
+Every server under test runs as its own process pinned to `--server-cpus`; this process (the
+load generator) pins itself to `--client-cpus`, so on a 2-core box each side gets one core.
+
+    python -m bench.compare --checkpoint checkpoints/default-student \
+        --variant fp32=/tmp/bundles/fp32 --out bench/results
+    python -m bench.report bench/results      # the markdown tables of docs/performance.md
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bench import host
+from bench.loadgen import sweep
+from bench.workload import DATA_DIR, Request, build_workload, load_pools, save_workload
+from road.service.settings import BatchSettings, default_bundle
+
+NAIVE_PYTHON = Path("/tmp/road-naive-venv/bin/python")
+# (a) replays at most this many of the requests road served: enough rows for dozens of batches.
+IDEAL_CAP = 300
+# Besides the server's own limits, (a) tries one row per run and small batches.
+IDEAL_LIMITS = "1x8192,32x512"
+WORKLOADS = Path(tempfile.gettempdir()) / "road-bench"
+
+
+@dataclass
+class Setup:
+    out: Path
+    server_cpus: set[int] = field(default_factory=lambda: {0})
+    client_cpus: set[int] = field(default_factory=lambda: {1})
+    threads: int = 1
+    duration_s: float = 20.0
+    warmup_s: float = 3.0
+    levels: tuple[int, ...] = (1, 4, 16, 64)
+    count: int = 4000
+    seed: int = 0
+
+    def cpus_arg(self, cpus: set[int]) -> str:
+        return ",".join(map(str, sorted(cpus)))
+
+
+def _setup_option(out: Path, server_cpus: str, client_cpus: str, **rest: Any) -> Setup:
+    setup = Setup(
+        out=out,
+        server_cpus={int(c) for c in server_cpus.split(",")},
+        client_cpus={int(c) for c in client_cpus.split(",")},
+        **rest,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    host.pin_self(setup.client_cpus)
+    return setup
+
+
+def workload(setup: Setup, mix: str, bundle: Path) -> list[Request]:
+    """The same sampled requests for every server; saved so (a) can replay them exactly.
+
+    Saved outside the results directory: megabytes of dev text that the seed reproduces.
+    """
+    WORKLOADS.mkdir(parents=True, exist_ok=True)
+    requests = build_workload(load_pools(DATA_DIR, bundle), mix, setup.count, setup.seed)
+    save_workload(requests, WORKLOADS / f"workload-{mix}.jsonl")
+    return requests
+
+
+@contextmanager
+def road_server(
+    setup: Setup, bundle: Path, knobs: dict[str, str] | None = None
+) -> Iterator[host.Server]:
+    port = host.free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if k.startswith("ROAD_")},
+        **(knobs or {}),
+        "ROAD_INTRA_OP_THREADS": str(setup.threads),
+        "ROAD_TOKENIZER_THREADS": "1",
+        "ROAD_LOG_LEVEL": "warning",
+    }
+    command = [sys.executable, "-m", "road", "serve", str(bundle), "--port", str(port)]
+    with host.server_process(command, port, env, setup.server_cpus) as server:
+        yield server
+
+
+def measure(
+    setup: Setup,
+    server: host.Server,
+    requests: Sequence[Request],
+    mode: str,
+    levels: Sequence[float],
+) -> list[dict[str, Any]]:
+    return sweep(
+        server.url,
+        requests,
+        mode,
+        levels,
+        duration_s=setup.duration_s,
+        warmup_s=setup.warmup_s,
+        server_pid=server.pid,
+        seed=setup.seed,
+    )
+
+
+def saturation(points: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    return max(points, key=lambda p: p["throughput_rps"])
+
+
+def save(setup: Setup, name: str, result: dict[str, Any]) -> None:
+    result = {"setup": {k: str(v) for k, v in asdict(setup).items()}, **result}
+    (setup.out / f"{name}.json").write_text(json.dumps(result, indent=2))
+    typer.echo(f"wrote {setup.out / name}.json")
+
+
+def run_road(setup: Setup, bundle: Path, label: str) -> dict[str, Any]:
+    """Sweep on mixed traffic, QA-only and NLI-only at the top level, (e) open loop at 70%."""
+    mixed = workload(setup, "mixed", bundle)
+    with road_server(setup, bundle) as server:
+        command = server.command
+        points = measure(setup, server, mixed, "closed", setup.levels)
+        top = saturation(points)
+        level = max(setup.levels)
+        by_mix = {
+            mix: measure(setup, server, workload(setup, mix, bundle), "closed", [level])[0]
+            for mix in ("qa", "nli")
+        }
+        rate = round(0.7 * top["throughput_rps"], 1)
+        open_point = measure(setup, server, mixed, "open", [rate])[0]
+        memory = host.memory_mib(server.pid)
+    return {
+        "label": label,
+        "bundle": str(bundle),
+        "command": command,
+        "machine": host.machine(),
+        "points": points,
+        "saturation": top,
+        "by_mix": by_mix,
+        "open_70": open_point,
+        "memory": memory,
+    }
+
+
+def ideal(setup: Setup, bundle: Path, requests_sent: int) -> dict[str, Any]:
+    """(a): the raw session on the first `requests_sent` requests of the mixed workload.
+
+    Batched within the server's limits, and also one row per run and small batches: on a CPU
+    with small caches a token can cost less in a small batch, so the best of these is the bar.
+    """
+    batch = BatchSettings()
+    limits = f"{batch.max_batch_size}x{batch.max_batch_tokens},{IDEAL_LIMITS}"
+    command = [
+        sys.executable, "-m", "bench.ideal_ort",
+        "--bundle", str(bundle),
+        "--workload", str(WORKLOADS / "workload-mixed.jsonl"),
+        "--count", str(requests_sent),
+        "--threads", str(setup.threads),
+        "--limits", limits,
+    ]  # fmt: skip
+    done = subprocess.run(
+        ["taskset", "-c", setup.cpus_arg(setup.server_cpus), *command],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    configs = json.loads(done.stdout.strip().splitlines()[-1])
+    best = max(configs, key=lambda c: c["requests_per_cpu_s"])
+    return {"command": " ".join(command), "server_limits": configs[0], "best": best, "all": configs}
+
+
+def run_naive(setup: Setup, checkpoint: Path, python: Path, bundle: Path) -> dict[str, Any]:
+    """(b): transformers pipelines, one request at a time, at concurrency 1 and 4."""
+    mixed = workload(setup, "mixed", bundle)
+    port = host.free_port()
+    command = [str(python), "-m", "bench.naive_server", str(checkpoint), "--port", str(port)]
+    command += ["--threads", str(setup.threads)]
+    env = {"TOKENIZERS_PARALLELISM": "false"}
+    with host.server_process(command, port, env, setup.server_cpus) as server:
+        points = measure(setup, server, mixed, "closed", [1, 4])
+        memory = host.memory_mib(server.pid)
+    return {"label": "naive", "command": " ".join(command), "points": points, "memory": memory}
+
+
+def run_graphs(setup: Setup, bundle: Path, level: int) -> dict[str, Any]:
+    """(c): one multi-head graph against two single-task graphs, mixed traffic, deep queue."""
+    mixed = workload(setup, "mixed", bundle)
+    results = {}
+    for mode in ("shared", "split"):
+        port = host.free_port()
+        command = [sys.executable, "-m", "bench.two_graphs", "--bundle", str(bundle)]
+        command += ["--mode", mode, "--port", str(port), "--threads", str(setup.threads)]
+        with host.server_process(command, port, None, setup.server_cpus) as server:
+            idle = host.memory_mib(server.pid)
+            point = measure(setup, server, mixed, "closed", [level])[0]
+            results[mode] = {"command": " ".join(command), "point": point, "idle_memory": idle}
+            results[mode]["memory"] = host.memory_mib(server.pid)
+    return results
+
+
+def run_precision(setup: Setup, bundles: dict[str, Path], level: int) -> dict[str, Any]:
+    """(d): other bundles of the same student (FP32, ...) at concurrency 1 and the top level."""
+    variants = []
+    for label, bundle in bundles.items():
+        mixed = workload(setup, "mixed", bundle)
+        with road_server(setup, bundle) as server:
+            points = measure(setup, server, mixed, "closed", [1, level])
+            memory = host.memory_mib(server.pid)
+        manifest = json.loads((bundle / "manifest.json").read_text())
+        variants.append(
+            {
+                "label": label,
+                "bundle": str(bundle),
+                "precision": manifest.get("precision"),
+                "quality": manifest.get("quality", {}).get("onnx"),
+                "command": server.command,
+                "points": points,
+                "memory": memory,
+            }
+        )
+    return {"variants": variants}
+
+
+# Batching knobs tried by `--only knobs`: road's defaults, smaller token budgets, no batching.
+KNOBS: tuple[dict[str, str], ...] = (
+    {},
+    {"ROAD_MAX_BATCH_TOKENS": "2048"},
+    {"ROAD_MAX_BATCH_TOKENS": "512"},
+    {"ROAD_MAX_BATCH_SIZE": "1"},
+)
+
+
+def run_knobs(setup: Setup, bundle: Path, level: int) -> list[dict[str, Any]]:
+    """Road at saturation (mixed traffic) under each batching setting of KNOBS."""
+    mixed = workload(setup, "mixed", bundle)
+    results = []
+    for knobs in KNOBS:
+        with road_server(setup, bundle, knobs) as server:
+            point = measure(setup, server, mixed, "closed", [level])[0]
+        results.append({"knobs": knobs, "command": server.command, "point": point})
+    return results
+
+
+Out = Annotated[Path, typer.Option(help="Results directory")]
+ServerCpus = Annotated[str, typer.Option(help="CPUs of the server under test")]
+ClientCpus = Annotated[str, typer.Option(help="CPUs of the load generator")]
+Duration = Annotated[float, typer.Option(help="Measured seconds per load level")]
+
+
+def main(
+    checkpoint: Annotated[Path, typer.Option(help="RoadStudent checkpoint for (b)")],
+    variant: Annotated[
+        list[str], typer.Option(help="(d): LABEL=BUNDLE of the same student, e.g. fp32=DIR")
+    ] = [],  # noqa: B006 - typer reads the default; it is never mutated
+    int8: Annotated[Path | None, typer.Option(help="INT8 bundle; default: road's")] = None,
+    naive_python: Annotated[Path, typer.Option(help="Python of the naive venv")] = NAIVE_PYTHON,
+    out: Out = Path("bench/results"),
+    server_cpus: ServerCpus = "0",
+    client_cpus: ClientCpus = "1",
+    threads: Annotated[int, typer.Option(help="Server intra-op threads")] = 1,
+    duration: Duration = 20.0,
+    warmup: Annotated[float, typer.Option(help="Unmeasured seconds before each level")] = 3.0,
+    levels: Annotated[str, typer.Option(help="Closed-loop concurrencies of road's sweep")] = (
+        "1,4,16,64"
+    ),
+    only: Annotated[str, typer.Option(help="Subset of road,b,c,d,knobs")] = "road,b,c,d,knobs",
+    road_env: Annotated[
+        list[str], typer.Option(help="ROAD_*=VALUE for road's servers and (a)'s limits")
+    ] = [],  # noqa: B006 - typer reads the default; it is never mutated
+) -> None:
+    """Run road's sweep with (a) and (e), then (b), (c) and (d); one JSON file each."""
+    setup = _setup_option(
+        out,
+        server_cpus,
+        client_cpus,
+        threads=threads,
+        duration_s=duration,
+        warmup_s=warmup,
+        levels=tuple(int(x) for x in levels.split(",")),
+    )
+    int8 = int8 or default_bundle()
+    # Children inherit it: road's servers, the (c) servers and (a)'s batch limits alike.
+    os.environ.update(dict(item.split("=", 1) for item in road_env))
+    steps = set(only.split(","))
+    if "road" in steps:
+        road = run_road(setup, int8, "road int8")
+        save(setup, "road", road)
+        road["ideal"] = ideal(setup, int8, min(road["saturation"]["requests"], IDEAL_CAP))
+        save(setup, "road", road)
+    # The deepest queue of the sweep: where batching has the most rows to choose from.
+    level = max(setup.levels)
+    if "b" in steps:
+        save(setup, "naive", run_naive(setup, checkpoint, naive_python, int8))
+    if "c" in steps:
+        save(setup, "graphs", run_graphs(setup, int8, level))
+    if "d" in steps:
+        bundles = {k: Path(v) for k, v in (item.split("=", 1) for item in variant)}
+        save(setup, "precision", run_precision(setup, bundles, level))
+    if "knobs" in steps:
+        save(setup, "knobs", {"variants": run_knobs(setup, int8, level)})
+    from bench.report import plots
+
+    plots(setup.out)
+
+
+if __name__ == "__main__":
+    typer.run(main)
