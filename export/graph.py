@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
+from typing import Literal
 
 import onnx
 import torch
 
-from road.core.tasks import GRAPH_INPUTS, GRAPH_OUTPUTS
+from road.core.tasks import GRAPH_INPUTS, GRAPH_OUTPUTS, TOKEN_OUTPUTS
 from road.training.model import RoadStudent
 
 OPSET = 18
 BATCH = "batch"
 SEQUENCE = "sequence"
+# protobuf's hard limit for one file; larger graphs keep their weights in external data.
+PROTOBUF_LIMIT = 2**31
+
+Exporter = Literal["dynamo", "torchscript"]
 
 
 def example_inputs(batch: int = 2, sequence: int = 16) -> tuple[torch.Tensor, ...]:
@@ -27,13 +33,34 @@ def example_inputs(batch: int = 2, sequence: int = 16) -> tuple[torch.Tensor, ..
     return input_ids, attention_mask, token_type_ids
 
 
-def export_graph(model: RoadStudent, path: Path) -> Path:
-    """Export `model` in eval mode to one self-contained fp32 ONNX file at `path`."""
+def parameter_bytes(model: torch.nn.Module) -> int:
+    return sum(p.numel() * p.element_size() for p in model.parameters())
+
+
+def export_graph(
+    model: RoadStudent, path: Path, exporter: Exporter = "dynamo", *, large: bool | None = None
+) -> Path:
+    """Export `model` in eval mode to an fp32 ONNX file at `path`.
+
+    `large` (default: the weights exceed protobuf's 2 GB) writes the weights as external data
+    beside `path`.
+    """
     model.eval()
+    if large is None:
+        large = parameter_bytes(model) >= PROTOBUF_LIMIT
+    if exporter == "dynamo":
+        _export_dynamo(model, path, large)
+    else:
+        _export_torchscript(model, path, large)
+    onnx.checker.check_model(str(path), full_check=True)
+    return path
+
+
+def _export_dynamo(model: RoadStudent, path: Path, large: bool) -> None:
+    # dynamo=True (torch.export) is torch 2.13's default and maintained exporter. Its graph
+    # keeps both axes symbolic, and the parity check proves it on padded real batches of
+    # several sizes. ORT's transformer optimizer cannot fuse its attention (docs/export.md).
     batch, sequence = torch.export.Dim(BATCH), torch.export.Dim(SEQUENCE)
-    # dynamo=True (torch.export) is torch 2.13's default and maintained exporter; the
-    # TorchScript path (dynamo=False) is deprecated. Its graph keeps both axes symbolic, and
-    # the parity check proves it on padded real batches of several sizes.
     program = torch.onnx.export(
         model,
         example_inputs(),
@@ -42,12 +69,45 @@ def export_graph(model: RoadStudent, path: Path) -> Path:
         dynamic_shapes={name: {0: batch, 1: sequence} for name in GRAPH_INPUTS},
         opset_version=OPSET,
         dynamo=True,
-        external_data=False,
+        external_data=large,
         optimize=True,
         verbose=False,
     )
     if program is None:
         raise RuntimeError("torch.onnx.export returned no program")
-    program.save(str(path), external_data=False)
-    onnx.checker.check_model(str(path), full_check=True)
-    return path
+    program.save(str(path), external_data=large)
+
+
+def _export_torchscript(model: RoadStudent, path: Path, large: bool) -> None:
+    # The TorchScript exporter with eager attention emits the MatMul/Softmax pattern that ORT's
+    # transformer optimizer fuses into Attention and EmbedLayerNormalization; the dynamo graph
+    # (SDPA or eager) does not fuse. See docs/export.md, "Why two exporters".
+    previous = model.config._attn_implementation
+    model.set_attn_implementation("eager")
+    axes = {name: {0: BATCH, 1: SEQUENCE} for name in GRAPH_INPUTS}
+    axes |= {name: {0: BATCH, 1: SEQUENCE} for name in TOKEN_OUTPUTS}
+    axes |= {name: {0: BATCH} for name in GRAPH_OUTPUTS if name not in TOKEN_OUTPUTS}
+    try:
+        with warnings.catch_warnings():
+            # A deliberate choice (above): torch 2.13 deprecates this exporter but ships it.
+            warnings.filterwarnings("ignore", "You are using the legacy TorchScript", FutureWarning)
+            warnings.filterwarnings(
+                "ignore", "You are using the legacy TorchScript", DeprecationWarning
+            )
+            # transformers' mask helpers test `mask.all()` in Python; the example batch has a
+            # padded row, so the trace keeps the general masked path (parity checks padded and
+            # unpadded batches).
+            warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+            torch.onnx.export(
+                model,
+                example_inputs(),
+                str(path),
+                input_names=list(GRAPH_INPUTS),
+                output_names=list(GRAPH_OUTPUTS),
+                dynamic_axes=axes,
+                opset_version=OPSET,
+                dynamo=False,
+                external_data=large,
+            )
+    finally:
+        model.set_attn_implementation(previous)

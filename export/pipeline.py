@@ -1,46 +1,52 @@
-"""`road export`: checkpoint -> ONNX graph -> parity check -> (INT8) -> quality gate -> bundle."""
+"""`road export`: checkpoint -> ONNX graph -> parity -> variant -> quality gate -> bundle."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 import onnxruntime as ort
 
-from road.core.bundle import Manifest, write_manifest
-from road.core.tasks import GRAPH_OUTPUTS
-from road.export.errors import ExportError
+from road.core.bundle import Manifest, TensorRTInfo, write_manifest
+from road.core.tasks import GRAPH_INPUTS, GRAPH_OUTPUTS
 from road.export.gate import check_quality
-from road.export.graph import export_graph
-from road.export.parity import check_parity, max_abs_diffs, parity_batches
-from road.export.quantize import quantize_int8
+from road.export.graph import PROTOBUF_LIMIT, parameter_bytes
+from road.export.invariance import batch_invariance
+from road.export.parity import max_abs_diffs, nli_rows, parity_batches, qa_rows
 from road.export.runtime import onnx_runner, open_session
 from road.export.source import Checkpoint, open_checkpoint, pytorch_metrics
+from road.export.targets import Precision, Quantization, Target, check_target, tensorrt_info
+from road.export.variants import ExportOptions, build_variant
 from road.export.writer import provenance, publish, stage_files, task_info
+from road.service.providers import CPU, CUDA, TENSORRT, tensorrt_options
 from road.training.evaluate import evaluate_with, torch_runner
 
-Precision = Literal["fp32", "int8"]
+# Rows of each task for the batch-invariance measurement.
+INVARIANCE_ROWS = 32
 
 
 def export_bundle(
     checkpoint: Path,
     out: Path,
     *,
-    precision: Precision = "int8",
-    dev_limit: int | None = None,
-    atol: float = 1e-3,
-    metric_budget: float = 1.0,
+    target: Target = "cpu",
+    precision: Precision | None = None,
+    quantization: Quantization = "dynamic",
+    **settings: Any,
 ) -> Manifest:
     """Export `checkpoint` to a verified bundle at `out`; a failed check leaves `out` untouched.
 
-    Raises `ParityError` when the fp32 graph disagrees with PyTorch by more than `atol`, and
-    `QualityGateError` when the exported graph loses more than `metric_budget` points of QA F1,
-    QA EM or NLI accuracy on dev (the first `dev_limit` examples of each task).
+    `precision` defaults to the target's fastest (cpu: int8, cuda/tensorrt: fp16); `settings`
+    are the other `ExportOptions` fields (dev_limit, atol, metric_budget, optimize, ...).
+    Raises `ParityError` when an fp32 graph disagrees with PyTorch by more than `atol`, and
+    `QualityGateError` when the bundle's graph loses more than `metric_budget` points of QA
+    F1, QA EM or NLI accuracy on dev (the first `dev_limit` examples of each task).
     """
-    if precision not in get_args(Precision):
-        raise ExportError(f"precision {precision!r} is not one of {get_args(Precision)}")
+    chosen = check_target(target, precision)
+    options = ExportOptions(target=target, precision=chosen, quantization=quantization, **settings)
     source = open_checkpoint(Path(checkpoint))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -48,7 +54,7 @@ def export_bundle(
     scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         stage = scratch / "bundle"
-        manifest = build_bundle(source, stage, scratch, precision, dev_limit, atol, metric_budget)
+        manifest = build_bundle(source, stage, scratch, options)
         publish(stage, out, scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -56,35 +62,80 @@ def export_bundle(
 
 
 def build_bundle(
-    source: Checkpoint,
-    stage: Path,
-    scratch: Path,
-    precision: Precision,
-    dev_limit: int | None,
-    atol: float,
-    metric_budget: float,
+    source: Checkpoint, stage: Path, scratch: Path, options: ExportOptions
 ) -> Manifest:
     """Export, check and write the bundle into `stage`; raises before writing if a check fails."""
-    fp32 = export_graph(source.model, scratch / "fp32.onnx")
+    large = options.large
+    if large is None:
+        large = parameter_bytes(source.model) >= PROTOBUF_LIMIT
     batches = parity_batches(source.config, source.path)
     reference = torch_runner(source.model)
-    parity = check_parity(reference, onnx_runner(open_session(fp32)), batches, atol)
-    graph = fp32 if precision == "fp32" else quantize_int8(fp32, scratch / "int8.onnx")
-    session = open_session(graph)
-    quality = quality_gate(source, session, dev_limit, metric_budget)
-    quality.update(parity_max_abs_diff=parity, atol=atol)
-    if graph != fp32:
-        # Informational: quantisation error is judged by the gate, not by atol.
-        quality["quantized_max_abs_diff"] = max_abs_diffs(reference, onnx_runner(session), batches)
-    stage_files(stage, graph, source.path)
+    variant = build_variant(source, scratch, options, batches, reference, large)
+    trt = _tensorrt(source, options)
+    engine_cache = scratch / "trt_cache"
+    session, gate_note = gate_session(variant.path, options.target, trt, engine_cache)
+    quality = quality_gate(source, session, options.dev_limit, options.metric_budget)
+    quality.update(variant.quality, atol=options.atol, gate_provider=gate_note)
+    runner = onnx_runner(session)
+    if options.precision != "fp32":
+        # Informational: quantisation and fp16 error is judged by the gate, not by atol.
+        key = "quantized_max_abs_diff" if options.precision == "int8" else "fp16_max_abs_diff"
+        quality[key] = max_abs_diffs(reference, runner, batches)
+    quality["batch_invariance"] = batch_invariance(
+        runner,
+        qa_rows(source.config, source.path, INVARIANCE_ROWS),
+        nli_rows(source.config, source.path, INVARIANCE_ROWS),
+    )
+    stage_files(stage, variant.path, source.path, large)
+    if trt is not None and engine_cache.is_dir():
+        shutil.copytree(engine_cache, stage / trt.engine_cache)
     manifest = Manifest(
-        precision=precision,
+        precision=options.precision,
+        target=options.target,
+        quantization=options.quantization_mode,
+        fusions=variant.fusions,
+        tensorrt=trt,
         outputs=GRAPH_OUTPUTS,
         tasks=task_info(source.config, quality["onnx"].get("qa", {}).get("null_threshold")),
-        provenance=provenance(source, quality["pytorch"]),
+        provenance=provenance(source, quality["pytorch"])
+        | {"export_options": dataclasses.asdict(options)},
         quality=quality,
     )
     return write_manifest(stage, manifest)
+
+
+def _tensorrt(source: Checkpoint, options: ExportOptions) -> TensorRTInfo | None:
+    if options.target != "tensorrt":
+        return None
+    lengths = [task.max_seq_len for task in (source.config.qa, source.config.nli) if task]
+    return tensorrt_info(
+        lengths,
+        options.trt_opt_batch,
+        options.trt_max_batch,
+        options.trt_opt_sequence,
+        fp16=options.precision == "fp16",
+    )
+
+
+def gate_session(
+    graph: Path, target: Target, trt: TensorRTInfo | None, engine_cache: Path
+) -> tuple[ort.InferenceSession, str]:
+    """A session on the target's provider where this machine has it, else on CPU (noted)."""
+    available = ort.get_available_providers()
+    if trt is not None and TENSORRT in available:
+        # Building the engine here ships it in the bundle: no build at serve time on this GPU.
+        engine_cache.mkdir(exist_ok=True)
+        options = tensorrt_options(trt, GRAPH_INPUTS, engine_cache)
+        providers, provider_options = [TENSORRT, CUDA, CPU], [options, {}, {}]
+    elif target != "cpu" and CUDA in available:
+        providers, provider_options = [CUDA, CPU], [{}, {}]
+    else:
+        providers, provider_options = [CPU], [{}]
+    session = open_session(graph, providers=providers, provider_options=provider_options)
+    used = session.get_providers()[0]
+    wanted = {"cpu": CPU, "cuda": CUDA, "tensorrt": TENSORRT}[target]
+    note = used if used == wanted else f"{used} ({wanted} not available at export)"
+    return session, note
 
 
 def quality_gate(

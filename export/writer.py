@@ -22,6 +22,7 @@ from road.export.source import Checkpoint
 from road.training.config import TrainConfig, to_dict
 
 GRAPH_FILE: str = Manifest.model_fields["graph"].default
+GRAPH_DATA_FILE = f"{GRAPH_FILE}.data"
 # The server only reads tokenizer.json; the others let `transformers` load the bundle too.
 TOKENIZER_FILES = (TOKENIZER_FILE, "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
 
@@ -63,10 +64,24 @@ def provenance(checkpoint: Checkpoint, pytorch_metrics: dict[str, Any]) -> dict[
     }
 
 
-def stage_files(stage: Path, graph: Path, checkpoint_dir: Path) -> None:
-    """Lay out the bundle's files (all but the manifest) in a fresh `stage` directory."""
+def stage_files(stage: Path, graph: Path, checkpoint_dir: Path, large: bool = False) -> None:
+    """Lay out the bundle's files (all but the manifest) in a fresh `stage` directory.
+
+    A `large` graph keeps its weights in one external data file, `model.onnx.data`, which the
+    manifest hashes like any other file and ONNX Runtime loads from beside the graph.
+    """
     stage.mkdir()
-    shutil.copyfile(graph, stage / GRAPH_FILE)
+    if large:
+        model = onnx.load(str(graph))  # pulls in whatever external data the scratch graph has
+        onnx.save(
+            model,
+            str(stage / GRAPH_FILE),
+            save_as_external_data=True,
+            all_tensors_to_one_file=True,
+            location=GRAPH_DATA_FILE,
+        )
+    else:
+        shutil.copyfile(graph, stage / GRAPH_FILE)
     for name in TOKENIZER_FILES:
         if (checkpoint_dir / name).is_file():
             shutil.copyfile(checkpoint_dir / name, stage / name)

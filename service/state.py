@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
@@ -10,6 +11,7 @@ from road.service.batcher import Batcher, RunBatch
 from road.service.engine import Engine
 from road.service.metrics import Metrics
 from road.service.protocol import Health, NLIRequest, QARequest
+from road.service.providers import warmup_batches
 from road.service.runtime import Runtime, SessionOptions
 from road.service.settings import ServerSettings
 
@@ -23,6 +25,20 @@ WARMUP_QA = QARequest(
     context="The report was written by the committee in 2020. " * 40,
 )
 WARMUP_NLI = NLIRequest(premise="A man is playing a guitar.", hypothesis="A person plays music.")
+
+
+TENSORRT = "TensorrtExecutionProvider"
+
+
+def build_engines(runtime: Runtime) -> int:
+    """Run the TensorRT profile's opt and max shapes, so no engine is built on a live request."""
+    trt = runtime.manifest.tensorrt
+    if trt is None or runtime.provider != TENSORRT:
+        return 0
+    batches = warmup_batches(trt.profile)
+    for batch in batches:
+        runtime.run(batch)
+    return len(batches)
 
 
 class AppState:
@@ -62,6 +78,9 @@ class AppState:
         self.metrics.track_queue(lambda: batcher.queued_rows, lambda: batcher.queued_tokens)
         batcher.start()
         self.engine = Engine(runtime, batcher, self.settings, self.metrics)
+        built = await asyncio.to_thread(build_engines, runtime)
+        if built:
+            log.info("built TensorRT engines", extra={"shapes": built})
         # Real forward passes, long and short, so the first client never pays ORT's first-run cost.
         await self.engine.answer([WARMUP_QA])
         await self.engine.classify([WARMUP_NLI])

@@ -56,3 +56,31 @@ def gated_checkpoint(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFac
     overrides = [f"init={init}", f"output_dir={out}", "steps=40", "lr=3.0e-3", "save_every=40"]
     train(load_config(tiny_checkpoint / CONFIG_FILE, overrides))
     return out / FINAL
+
+
+def _export(checkpoint: Path, out: Path, **settings: object) -> Path:
+    from road.export.pipeline import export_bundle
+
+    # Budget opened for the same reason as `int8_bundle`: these fixtures test the graphs.
+    export_bundle(checkpoint, out, metric_budget=100.0, **settings)  # type: ignore[arg-type]
+    return out
+
+
+@pytest.fixture(scope="session")
+def static_bundle(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A static (QDQ, calibrated) int8 bundle of the tiny checkpoint."""
+    out = tmp_path_factory.mktemp("bundles") / "static"
+    return _export(tiny_checkpoint, out, precision="int8", quantization="static")
+
+
+@pytest.fixture(scope="session")
+def cuda_bundle(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An fp16 bundle for the CUDA target, gated on CPU here (no GPU)."""
+    return _export(tiny_checkpoint, tmp_path_factory.mktemp("bundles") / "cuda", target="cuda")
+
+
+@pytest.fixture(scope="session")
+def tensorrt_bundle(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A TensorRT bundle (plain fp32 graph + profile), gated on CPU here (no GPU)."""
+    out = tmp_path_factory.mktemp("bundles") / "tensorrt"
+    return _export(tiny_checkpoint, out, target="tensorrt", trt_opt_batch=8, trt_max_batch=32)

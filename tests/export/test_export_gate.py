@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from road.export import pipeline
+from road.export import variants
 from road.export.errors import QualityGateError
 from road.export.gate import check_quality
 from road.export.graph import export_graph
@@ -78,7 +78,9 @@ def test_failed_gate_leaves_the_previous_bundle_untouched(
 ) -> None:
     """The fp32 graph passes parity; the damaged one stands in for its int8 version."""
     monkeypatch.setattr(
-        pipeline, "quantize_int8", lambda fp32, out: Path(shutil.copyfile(damaged_graph, out))
+        variants,
+        "quantize_int8",
+        lambda fp32, out, large=False: Path(shutil.copyfile(damaged_graph, out)),
     )
     out = tmp_path / "bundle"
     out.mkdir()

@@ -1,0 +1,140 @@
+"""The graph each target gets: exporter, fusions, precision; parity-checked at every fp32 step.
+
+| target   | precision     | graph                                                         |
+|----------|---------------|---------------------------------------------------------------|
+| cpu      | fp32          | TorchScript export, ORT transformer fusions                   |
+| cpu      | int8 dynamic  | the same, then dynamic INT8 (MatMul, Attention, embeddings)   |
+| cpu      | int8 static   | TorchScript export, static QDQ INT8 calibrated on dev rows    |
+| cuda     | fp16 / fp32   | TorchScript export, GPU fusions, then fp16 (I/O kept)         |
+| tensorrt | fp16 / fp32   | dynamo export, plain ONNX ops: TensorRT fuses it itself       |
+
+`optimize=False` skips the fusions and uses the dynamo export everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from road.core.evaluation import Runner
+from road.core.rows import pad_rows
+from road.export.graph import Exporter, export_graph
+from road.export.optimize import missing_fusions, optimize_graph
+from road.export.parity import check_parity, nli_rows, qa_rows
+from road.export.quantize import quantize_int8, quantize_int8_static
+from road.export.runtime import onnx_runner, open_session
+from road.export.source import Checkpoint
+from road.export.targets import Precision, Quantization, Target, to_fp16
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What `road export` builds; see docs/export.md for every knob."""
+
+    target: Target = "cpu"
+    precision: Precision = "int8"
+    quantization: Quantization = "dynamic"
+    optimize: bool = True
+    dev_limit: int | None = None
+    atol: float = 1e-3
+    metric_budget: float = 1.0
+    trt_opt_batch: int = 16
+    trt_max_batch: int = 64
+    trt_opt_sequence: int | None = None
+    calibration_rows: int = 128
+    # External data for the graph's weights; None: when they exceed protobuf's 2 GB.
+    large: bool | None = None
+
+    @property
+    def exporter(self) -> Exporter:
+        fusable = self.optimize and self.target != "tensorrt"
+        return "torchscript" if fusable or self.quantization_mode == "static" else "dynamo"
+
+    @property
+    def quantization_mode(self) -> Quantization | None:
+        return self.quantization if self.precision == "int8" else None
+
+
+@dataclass
+class Variant:
+    """The built graph and what building it measured."""
+
+    path: Path
+    fusions: dict[str, int] = field(default_factory=dict)
+    quality: dict[str, Any] = field(default_factory=dict)
+
+
+def build_variant(
+    source: Checkpoint,
+    scratch: Path,
+    options: ExportOptions,
+    batches: Sequence[dict[str, np.ndarray]],
+    reference: Runner,
+    large: bool,
+) -> Variant:
+    """Export, check parity (fp32 steps, `atol`) and convert the graph for `options`."""
+    (scratch / "export").mkdir()
+    fp32 = export_graph(
+        source.model, scratch / "export" / "fp32.onnx", options.exporter, large=large
+    )
+    variant = Variant(fp32)
+    variant.quality["parity_max_abs_diff"] = _parity(fp32, reference, batches, options.atol)
+    if options.quantization_mode == "static":
+        calibration = calibration_batches(source, options.calibration_rows)
+        intermediate = source.model.config.intermediate_size
+        variant.path = quantize_int8_static(
+            fp32, scratch / "int8.onnx", calibration, intermediate, large
+        )
+        return variant
+    if options.optimize and options.target != "tensorrt":
+        _optimize(source, scratch, options, batches, reference, large, variant)
+    if options.precision == "int8":
+        variant.path = quantize_int8(variant.path, scratch / "int8.onnx", large)
+    elif options.precision == "fp16" and options.target == "cuda":
+        variant.path = to_fp16(variant.path, scratch / "fp16.onnx", large)
+    return variant
+
+
+def _optimize(
+    source: Checkpoint,
+    scratch: Path,
+    options: ExportOptions,
+    batches: Sequence[dict[str, np.ndarray]],
+    reference: Runner,
+    large: bool,
+    variant: Variant,
+) -> None:
+    config = source.model.config
+    variant.path = scratch / "optimized.onnx"
+    variant.fusions = optimize_graph(
+        scratch / "export" / "fp32.onnx",
+        variant.path,
+        num_heads=config.num_attention_heads,
+        hidden_size=config.hidden_size,
+        use_gpu=options.target == "cuda",
+        large=large,
+    )
+    variant.quality["missing_fusions"] = missing_fusions(variant.fusions)
+    # Fused kernels are fp32 too: the optimised graph is held to the same `atol`.
+    variant.quality["optimized_max_abs_diff"] = _parity(
+        variant.path, reference, batches, options.atol
+    )
+
+
+def _parity(
+    graph: Path, reference: Runner, batches: Sequence[dict[str, np.ndarray]], atol: float
+) -> dict[str, float]:
+    return check_parity(reference, onnx_runner(open_session(graph)), batches, atol)
+
+
+def calibration_batches(source: Checkpoint, count: int) -> list[dict[str, np.ndarray]]:
+    """Padded batches of 8 real dev rows of each task, in file order (mixed lengths)."""
+    config, path = source.config, source.path
+    batches = []
+    for rows in (qa_rows(config, path, count), nli_rows(config, path, count)):
+        batches += [pad_rows(rows[i : i + 8]) for i in range(0, len(rows), 8)]
+    return batches
