@@ -12,17 +12,6 @@ from road.core.errors import BundleError
 from road.service.settings import default_bundle
 
 
-def test_the_shipped_version_1_bundle_loads_as_dynamic_int8() -> None:
-    manifest = load_manifest(default_bundle())
-    assert manifest.format_version == 1 < FORMAT_VERSION
-    assert (manifest.precision, manifest.quantization, manifest.target) == (
-        "int8",
-        "dynamic",
-        "cpu",
-    )
-    assert manifest.fusions == {} and manifest.tensorrt is None
-
-
 def write_raw(bundle: Path, **changes: object) -> Path:
     """A bundle with a hand-edited manifest (files re-hashed first)."""
     (bundle / "model.onnx").write_bytes(b"graph")
@@ -33,6 +22,35 @@ def write_raw(bundle: Path, **changes: object) -> Path:
     data = json.loads((bundle / MANIFEST).read_text()) | changes
     (bundle / MANIFEST).write_text(json.dumps(data))
     return bundle
+
+
+def test_a_version_1_bundle_loads_as_dynamic_int8(tmp_path: Path) -> None:
+    # Version 1 (the first shipped default) had no quantization, fusions or tensorrt fields.
+    bundle = write_raw(tmp_path, format_version=1)
+    data = json.loads((bundle / MANIFEST).read_text())
+    for field in ("quantization", "fusions", "tensorrt"):
+        data.pop(field, None)
+    (bundle / MANIFEST).write_text(json.dumps(data))
+    manifest = load_manifest(bundle)
+    assert manifest.format_version == 1 < FORMAT_VERSION
+    assert (manifest.precision, manifest.quantization, manifest.target) == (
+        "int8",
+        "dynamic",
+        "cpu",
+    )
+    assert manifest.fusions == {} and manifest.tensorrt is None
+
+
+def test_the_shipped_default_bundle_is_batch_invariant_static_int8() -> None:
+    manifest = load_manifest(default_bundle(), verify=True)
+    assert (manifest.format_version, manifest.precision, manifest.quantization) == (
+        FORMAT_VERSION,
+        "int8",
+        "static",
+    )
+    # Gated on the full dev files at export, within the 1-point budget.
+    assert manifest.quality["dev_limit"] is None
+    assert all(drop <= 1.0 for drop in manifest.quality["metric_drops"].values())
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from road.export.pipeline import export_bundle
 REPO = Path(__file__).resolve().parents[2]
 # The default bundle's PyTorch checkpoint, committed with the repository.
 CHECKPOINT = REPO / "checkpoints" / "default-student"
+DEV = REPO.parent / "shared" / "data"
 
 
 @pytest.mark.slow
@@ -20,6 +21,7 @@ CHECKPOINT = REPO / "checkpoints" / "default-student"
     not (CHECKPOINT / "config.json").is_file(),
     reason=f"{CHECKPOINT} is absent: the default student's checkpoint is not in this checkout",
 )
+@pytest.mark.skipif(not DEV.is_dir(), reason="needs ../shared/data (the dev files)")
 def test_int8_export_of_the_default_student_passes_the_gate(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
