@@ -114,12 +114,16 @@ def test_a_disconnected_client_is_dropped_before_inference_and_counted(
     slow_server: tuple[Server, Path],
 ):
     server, record = slow_server
+    # A busy pair of its own: the deadline test's busy pair is already in the record, so waiting
+    # for it would not wait for this test's run to begin.
     busy, busy_result = in_background(
         lambda: nli(
-            server.url, "Families gave paintings.", headers={"X-Request-Timeout-Ms": "20000"}
+            server.url,
+            "Local families donated the paintings.",
+            headers={"X-Request-Timeout-Ms": "20000"},
         )
     )
-    wait_running(record, "Families gave paintings.")
+    wait_running(record, "Local families donated the paintings.")
     with pytest.raises(httpx.ReadTimeout):
         # The client gives up after 0.15 s and closes its connection while its row is queued.
         nli(
