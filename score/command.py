@@ -103,11 +103,7 @@ def _run(flags: dict[str, Any], batch: dict[str, int]) -> dict[str, Any]:
     # The server's settings (ROAD_* env): the job refuses and batches rows as `road serve` would.
     settings = ServerSettings()
     threads = flags.pop("threads")
-    session = SessionOptions(
-        intra_op_threads=threads or settings.intra_op_threads,
-        inter_op_threads=settings.inter_op_threads,
-        graph_optimization_level=settings.graph_optimization_level,
-    )
+    session = SessionOptions.from_settings(settings, intra_op_threads=threads)
     try:
         config = JobConfig(
             **{**flags, "bundle": flags["bundle"] or settings.bundle},

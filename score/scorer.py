@@ -21,7 +21,7 @@ from road.score.config import Limits, Task
 from road.score.inputs import TASK_FIELDS, IdColumn
 from road.score.readers import RawRow, Unreadable
 from road.service.heads import RowOutput, check_nli, check_qa, nli_responses, qa_response
-from road.service.packing import padded_width, plan_batches
+from road.service.packing import padded_width, plan_for
 from road.service.protocol import NLIRequest, QARequest
 from road.service.runtime import Runtime
 from road.service.settings import BatchSettings
@@ -174,13 +174,7 @@ class Scorer:
         knobs = self.batch
         outputs: list[RowOutput] = [{} for _ in rows]
         lengths = [len(row) for row in rows]
-        plan = plan_batches(
-            lengths,
-            knobs.max_batch_size,
-            knobs.max_batch_tokens,
-            knobs.pad_multiple,
-            knobs.pad_buckets,
-        )
+        plan = plan_for(lengths, knobs)
         for batch in plan:
             batch = sorted(batch)  # arrival order inside a batch, as the server runs it
             longest = max(lengths[i] for i in batch)

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from road.service.settings import BatchSettings
 
 
 def padded_width(longest: int, pad_multiple: int = 1, buckets: Sequence[int] = ()) -> int:
@@ -64,3 +68,10 @@ def batch_cost(
         return 0, 0
     width = padded_width(max(lengths), pad_multiple, buckets)
     return width * len(lengths), sum(lengths)
+
+
+def plan_for(lengths: Sequence[int], knobs: BatchSettings) -> list[list[int]]:
+    """`plan_batches` with the server's batching knobs."""
+    return plan_batches(
+        lengths, knobs.max_batch_size, knobs.max_batch_tokens, knobs.pad_multiple, knobs.pad_buckets
+    )

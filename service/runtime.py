@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnxruntime as ort
@@ -18,6 +19,9 @@ from road.core.nli import NLIEncoder
 from road.core.qa import QAEncoder
 from road.service.cpu import available_cpus
 from road.service.providers import ProviderChoice, engine_cache_dir, select_providers
+
+if TYPE_CHECKING:
+    from road.service.settings import ServerSettings
 
 log = logging.getLogger(__name__)
 GRAPH_LEVELS = {
@@ -38,6 +42,17 @@ class SessionOptions:
     graph_optimization_level: str = "all"
     # Restricts provider selection (road.service.providers) to these; empty: all ORT offers.
     providers: tuple[str, ...] = ()
+
+    @classmethod
+    def from_settings(
+        cls, settings: ServerSettings, intra_op_threads: int | None = None
+    ) -> SessionOptions:
+        """The options `road serve` and `road score` open their sessions with."""
+        return cls(
+            intra_op_threads=intra_op_threads or settings.intra_op_threads,
+            inter_op_threads=settings.inter_op_threads,
+            graph_optimization_level=settings.graph_optimization_level,
+        )
 
 
 class Runtime:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from road.core.rows import Row
-from road.service.packing import padded_width, plan_batches
+from road.service.packing import padded_width, plan_for
 from road.service.settings import BatchSettings
 
 RowOutput = dict[str, np.ndarray]
@@ -95,13 +95,7 @@ def choose_batch(
     if not window:
         return None
     lengths = [len(slot) for slot in window]
-    plan = plan_batches(
-        lengths,
-        settings.max_batch_size,
-        settings.max_batch_tokens,
-        settings.pad_multiple,
-        settings.pad_buckets,
-    )
+    plan = plan_for(lengths, settings)
     age = now - window[0].queued_at
     oldest = next(batch for batch in plan if 0 in batch)
     if age * 1000 >= settings.max_row_age_ms:

@@ -53,17 +53,11 @@ class AppState:
         self.draining = False
         self._wrap_run = wrap_run
 
-    def session_options(self) -> SessionOptions:
-        s = self.settings
-        return SessionOptions(
-            intra_op_threads=s.intra_op_threads,
-            inter_op_threads=s.inter_op_threads,
-            graph_optimization_level=s.graph_optimization_level,
-        )
-
     async def start(self) -> None:
         try:
-            self.runtime = runtime = Runtime.load(self.settings.bundle, self.session_options())
+            self.runtime = runtime = Runtime.load(
+                self.settings.bundle, SessionOptions.from_settings(self.settings)
+            )
         except RoadError as exc:
             # The bundle failed verification or does not fit: name the file, refuse to start.
             log.error("refusing to start: %s", exc)

@@ -7,7 +7,6 @@ import pytest
 from road.service import runtime
 from road.service.cpu import available_cpus, quota_from_cgroup
 from road.service.settings import ServerSettings
-from road.service.state import AppState
 
 
 def test_cgroup_v2_quota_in_cores(tmp_path: Path):
@@ -39,7 +38,7 @@ def test_settings_override_every_session_option():
     settings = ServerSettings(
         intra_op_threads=3, inter_op_threads=2, graph_optimization_level="basic"
     )
-    options = AppState(settings).session_options()
+    options = runtime.SessionOptions.from_settings(settings)
     so = runtime._session_options(options)
     assert so.intra_op_num_threads == 3
     assert so.inter_op_num_threads == 2
