@@ -46,7 +46,7 @@ test: lint typecheck unit
 train: $(DEV_STAMP)
 	$(BIN)/road train training/configs/student.yaml
 
-# The distillation ablation (docs/distillation.md): 4 teachers, 7 students, table + curves.
+# The distillation ablation (docs/distillation.md): 2 teachers + 7 students trained, table + curves.
 # Shorter runs, same budget for every student: make ablation ABLATION_ARGS="--steps 300".
 ABLATION_ARGS ?=
 ablation: $(DEV_STAMP)
