@@ -31,6 +31,7 @@ from road.service.settings import BatchSettings, default_bundle
 NAIVE_PYTHON = Path("/tmp/road-naive-venv/bin/python")
 # (a) replays at most this many of the requests road served: enough rows for dozens of batches.
 IDEAL_CAP = 300
+OPEN_S = 60.0
 # Besides the server's own limits, (a) tries one row per run and small batches.
 IDEAL_LIMITS = "1x8192,32x512"
 WORKLOADS = Path(tempfile.gettempdir()) / "road-bench"
@@ -134,7 +135,14 @@ def run_road(setup: Setup, bundle: Path, label: str) -> dict[str, Any]:
             for mix in ("qa", "nli")
         }
         rate = round(0.7 * top["throughput_rps"], 1)
-        open_point = measure(setup, server, mixed, "open", [rate])[0]
+        # p99 needs samples: at least a minute per arrival process (~1,000 requests here).
+        open_points = {
+            arrival: sweep(
+                server.url, mixed, "open", [rate], duration_s=max(setup.duration_s, OPEN_S),
+                warmup_s=setup.warmup_s, server_pid=server.pid, seed=setup.seed, arrival=arrival,
+            )[0]
+            for arrival in ("poisson", "fixed")
+        }  # fmt: skip
         memory = host.memory_mib(server.pid)
     return {
         "label": label,
@@ -144,7 +152,8 @@ def run_road(setup: Setup, bundle: Path, label: str) -> dict[str, Any]:
         "points": points,
         "saturation": top,
         "by_mix": by_mix,
-        "open_70": open_point,
+        "open_70": open_points["poisson"],
+        "open_70_fixed": open_points["fixed"],
         "memory": memory,
     }
 

@@ -198,9 +198,17 @@ def ratios(out: Path) -> dict[str, float]:
         found["c_rss_split_over_shared"] = split["memory"]["rss_mib"] / shared["memory"]["rss_mib"]
     for variant in _variants(out):
         found |= _both(f"d_road_int8_over_{variant['label']}", top, _top(variant["points"]))
-    e = road["open_70"]["latency_ms"]
-    found["e_p99_over_p50_at_70pct"] = e["p99"] / e["p50"]
+    for key, suffix in (("open_70", ""), ("open_70_fixed", "_fixed_arrivals")):
+        if key not in road:
+            continue
+        found[f"e_p99_over_p50_at_70pct{suffix}"] = _tail(road[key]["latency_ms"])
+        for task, part in road[key].get("by_task", {}).items():
+            found[f"e_p99_over_p50_at_70pct{suffix}_{task}"] = _tail(part["latency_ms"])
     return found
+
+
+def _tail(latency: dict[str, float]) -> float:
+    return latency["p99"] / latency["p50"]
 
 
 def plots(out: Path) -> None:
@@ -218,6 +226,8 @@ def main(out: Annotated[Path, typer.Argument(help="bench.compare results directo
     if road is not None:
         deepest = max(road["points"], key=lambda p: p["level"])
         named = {"mixed": deepest, **road["by_mix"], "open 70%": road["open_70"]}
+        if "open_70_fixed" in road:
+            named["open 70%, fixed arrivals"] = road["open_70_fixed"]
         rows = [p | {"mode": f"{name}, {p['mode']}"} for name, p in named.items()]
         typer.echo(f"\n### road by mix and open loop\n\n{sweep_table(rows)}")
         for metric in ("road_batch_rows", "road_batch_padding_ratio"):

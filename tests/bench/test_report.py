@@ -39,6 +39,13 @@ def _write(out: Path) -> None:
         "saturation": road_points[1],
         "by_mix": {},
         "open_70": _point(140, 140, 40, 100, mode="open"),
+        "open_70_fixed": _point(140, 140, 40, 80, mode="open")
+        | {
+            "by_task": {
+                "qa": {"latency_ms": {"p50": 60.0, "p99": 90.0}},
+                "nli": {"latency_ms": {"p50": 20.0, "p99": 70.0}},
+            }
+        },
         "ideal": {
             "server_limits": {"throughput_rps": 250, "requests_per_cpu_s": 400},
             "best": {"throughput_rps": 400, "requests_per_cpu_s": 800},
@@ -79,6 +86,9 @@ def test_ratios_of_each_comparison(tmp_path: Path) -> None:
             "d_road_int8_over_fp32_throughput": 2.0,
             "d_road_int8_over_fp32_per_cpu_s": 2.0,
             "e_p99_over_p50_at_70pct": 2.5,
+            "e_p99_over_p50_at_70pct_fixed_arrivals": 2.0,
+            "e_p99_over_p50_at_70pct_fixed_arrivals_qa": 1.5,
+            "e_p99_over_p50_at_70pct_fixed_arrivals_nli": 3.5,
         }
     )
 
