@@ -38,7 +38,7 @@ def test_budgets_and_dev_limits_apply_per_run() -> None:
     assert teacher.output_dir == "runs/ablation/teacher-nli"
     assert teacher.nli is not None and teacher.nli.dev_limit == 50 and teacher.threads == 2
     student = run_config("6-smart", "ablation-6-smart.yaml", [], a)
-    assert student.steps == 40 and student.layers == (0, 2, 4) and student.smart is not None
+    assert student.steps == 40 and student.layers == (0, 1, 2) and student.smart is not None
     assert student.qa is not None and student.qa.dev_limit == 50
     assert student.qa.train_limit == 900 and student.nli is not None
     assert student.nli.train_limit == 900 and teacher.nli.train_limit == 900
@@ -48,7 +48,7 @@ def test_budgets_and_dev_limits_apply_per_run() -> None:
         (c.steps, c.lr, c.layers, c.qa and c.qa.batch_size, c.nli and c.nli.batch_size)
         for c in configs
     }
-    assert {b[:3] for b in budgets} == {(3000, 2e-4, (0, 2, 4))}
+    assert {b[:3] for b in budgets} == {(3000, 2e-4, (0, 1, 2))}
     assert {b[3] for b in budgets} - {None} == {16} and {b[4] for b in budgets} - {None} == {32}
 
 
