@@ -99,17 +99,12 @@ def measure(
     requests: Sequence[Request],
     mode: str,
     levels: Sequence[float],
+    **overrides: Any,
 ) -> list[dict[str, Any]]:
-    return sweep(
-        server.url,
-        requests,
-        mode,
-        levels,
-        duration_s=setup.duration_s,
-        warmup_s=setup.warmup_s,
-        server_pid=server.pid,
-        seed=setup.seed,
-    )
+    """`sweep` with the setup's duration, warm-up and seed; `overrides` replace or add to them."""
+    options = {"duration_s": setup.duration_s, "warmup_s": setup.warmup_s, "seed": setup.seed}
+    return sweep(server.url, requests, mode, levels, server_pid=server.pid,
+                 **{**options, **overrides})  # fmt: skip
 
 
 def saturation(points: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -136,11 +131,10 @@ def run_road(setup: Setup, bundle: Path, label: str) -> dict[str, Any]:
         }
         rate = round(0.7 * top["throughput_rps"], 1)
         # p99 needs samples: at least a minute per arrival process (~1,000 requests here).
+        duration = max(setup.duration_s, OPEN_S)
         open_points = {
-            arrival: sweep(
-                server.url, mixed, "open", [rate], duration_s=max(setup.duration_s, OPEN_S),
-                warmup_s=setup.warmup_s, server_pid=server.pid, seed=setup.seed, arrival=arrival,
-            )[0]
+            arrival: measure(setup, server, mixed, "open", [rate], duration_s=duration,
+                             arrival=arrival)[0]
             for arrival in ("poisson", "fixed")
         }  # fmt: skip
         memory = host.memory_mib(server.pid)
