@@ -29,8 +29,6 @@ from bench.workload import DATA_DIR, Request, build_workload, load_pools, save_w
 from road.service.settings import BatchSettings, default_bundle
 
 NAIVE_PYTHON = Path("/tmp/road-naive-venv/bin/python")
-# (a) replays at most this many of the requests road served: enough rows for dozens of batches.
-IDEAL_CAP = 300
 OPEN_S = 60.0
 # Besides the server's own limits, (a) tries one row per run and small batches.
 IDEAL_LIMITS = "1x8192,32x512"
@@ -168,15 +166,32 @@ def ideal(setup: Setup, bundle: Path, requests_sent: int) -> dict[str, Any]:
         "--threads", str(setup.threads),
         "--limits", limits,
     ]  # fmt: skip
+    configs = _pinned_json(setup, command)
+    best = max(configs, key=lambda c: c["requests_per_cpu_s"])
+    return {"command": " ".join(command), "server_limits": configs[0], "best": best, "all": configs}
+
+
+def floor(setup: Setup, bundle: Path, requests_sent: int) -> dict[str, Any]:
+    """(e)'s floor: the solo compute time of each request (e)'s open-loop runs sent."""
+    command = [
+        sys.executable, "-m", "bench.solo",
+        "--bundle", str(bundle),
+        "--workload", str(WORKLOADS / "workload-mixed.jsonl"),
+        "--count", str(requests_sent),
+        "--threads", str(setup.threads),
+    ]  # fmt: skip
+    return {"command": " ".join(command), **_pinned_json(setup, command)}
+
+
+def _pinned_json(setup: Setup, command: list[str]) -> Any:
+    """Run a bench module on the server's CPUs; its last stdout line is JSON."""
     done = subprocess.run(
         ["taskset", "-c", setup.cpus_arg(setup.server_cpus), *command],
         check=True,
         capture_output=True,
         text=True,
     )
-    configs = json.loads(done.stdout.strip().splitlines()[-1])
-    best = max(configs, key=lambda c: c["requests_per_cpu_s"])
-    return {"command": " ".join(command), "server_limits": configs[0], "best": best, "all": configs}
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def run_naive(setup: Setup, checkpoint: Path, python: Path, bundle: Path) -> dict[str, Any]:
@@ -295,7 +310,13 @@ def main(
     if "road" in steps:
         road = run_road(setup, int8, "road int8")
         save(setup, "road", road)
-        road["ideal"] = ideal(setup, int8, min(road["saturation"]["requests"], IDEAL_CAP))
+        # The requests road served at its top level (closed-loop clients send requests 0, 1, 2,
+        # ... from the start of each level), so both sides run the same mix and lengths: the
+        # first 300 alone are ~7% shorter than the later ones (the cap this replaced).
+        served = min(road["saturation"]["requests"], setup.count)
+        road["ideal"] = ideal(setup, int8, served)
+        sent = max(road[key]["requests"] for key in ("open_70", "open_70_fixed"))
+        road["floor"] = floor(setup, int8, min(sent, setup.count))
         save(setup, "road", road)
     # The deepest queue of the sweep: where batching has the most rows to choose from.
     level = max(setup.levels)

@@ -28,18 +28,25 @@ from road.core.rows import Row, pad_rows
 
 def encode(bundle: Path, requests: Sequence[Request]) -> list[Row]:
     """Every encoder row of the requests: all windows of each QA context, one row per NLI pair."""
+    return [row for rows in encode_each(bundle, requests) for row in rows]
+
+
+def encode_each(bundle: Path, requests: Sequence[Request]) -> list[list[Row]]:
+    """Each request's encoder rows, in request order, with the bundle's own encoders."""
     tasks = load_manifest(bundle, verify=False).tasks
     assert tasks.qa is not None and tasks.nli is not None
     qa = QAEncoder.from_file(
         bundle, tasks.qa.max_seq_len, tasks.qa.doc_stride, tasks.qa.max_question_tokens
     )
     nli = NLIEncoder.from_file(bundle, tasks.nli.max_seq_len)
-    qa_items = [r.payload for r in requests if r.task == "qa"]
-    nli_items = [r.payload for r in requests if r.task == "nli"]
-    windows = qa.encode([p["question"] for p in qa_items], [p["context"] for p in qa_items])
-    rows: list[Row] = [w for per_item in windows for w in per_item]
-    rows += nli.encode([p["premise"] for p in nli_items], [p["hypothesis"] for p in nli_items])
-    return rows
+    out: list[list[Row]] = []
+    for request in requests:
+        p = request.payload
+        if request.task == "qa":
+            out.append(list(qa.encode([p["question"]], [p["context"]])[0]))
+        else:
+            out.append(list(nli.encode([p["premise"]], [p["hypothesis"]])))
+    return out
 
 
 def ideal_batches(

@@ -86,6 +86,16 @@ def ideal_table(configs: Sequence[dict[str, Any]]) -> str:
     return table(["batch limits", "batches", "padding eff.", "req/s", "req/CPU-s"], rows)
 
 
+def floor_table(floor: dict[str, Any]) -> str:
+    """p50/p95/p99 of each request's solo compute time, overall and per task."""
+    parts = {"all": floor["latency_ms"], **floor["by_task"]}
+    rows = [
+        [name, *(f"{lat[p]:.1f}" for p in ("p50", "p95", "p99")), f"{_tail(lat):.1f}"]
+        for name, lat in parts.items()
+    ]
+    return table(["requests", "p50", "p95", "p99", "p99 ÷ p50"], rows)
+
+
 def precision_table(out: Path) -> str:
     """(d): road's INT8 bundle and each variant: speed, memory and dev quality side by side."""
     road = _load(out, "road")
@@ -198,6 +208,10 @@ def ratios(out: Path) -> dict[str, float]:
         found["c_rss_split_over_shared"] = split["memory"]["rss_mib"] / shared["memory"]["rss_mib"]
     for variant in _variants(out):
         found |= _both(f"d_road_int8_over_{variant['label']}", top, _top(variant["points"]))
+    if "floor" in road:
+        found["e_floor_solo_p99_over_p50"] = _tail(road["floor"]["latency_ms"])
+        for task, latency in road["floor"]["by_task"].items():
+            found[f"e_floor_solo_p99_over_p50_{task}"] = _tail(latency)
     for key, suffix in (("open_70", ""), ("open_70_fixed", "_fixed_arrivals")):
         if key not in road:
             continue
@@ -251,6 +265,8 @@ def main(out: Annotated[Path, typer.Argument(help="bench.compare results directo
         typer.echo(f"\n### batching knobs\n\n{sweep_table(points)}")
     if road is not None and "ideal" in road:
         typer.echo(f"\n### (a) raw session\n\n{ideal_table(road['ideal']['all'])}")
+    if road is not None and "floor" in road:
+        typer.echo(f"\n### (e) floor: solo compute time, ms\n\n{floor_table(road['floor'])}")
     typer.echo("\n" + json.dumps(ratios(out), indent=2))
     plots(out)
 

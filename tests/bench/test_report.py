@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.report import plots, precision_table, ratios, sweep_table
+from bench.report import floor_table, plots, precision_table, ratios, sweep_table
 
 
 def _point(level: float, rps: float, p50: float, p99: float, mode: str = "closed") -> dict:
@@ -45,6 +45,13 @@ def _write(out: Path) -> None:
                 "qa": {"latency_ms": {"p50": 60.0, "p99": 90.0}},
                 "nli": {"latency_ms": {"p50": 20.0, "p99": 70.0}},
             }
+        },
+        "floor": {
+            "latency_ms": {"p50": 25.0, "p95": 130.0, "p99": 225.0},
+            "by_task": {
+                "qa": {"p50": 50.0, "p95": 190.0, "p99": 275.0},
+                "nli": {"p50": 14.0, "p95": 27.0, "p99": 35.0},
+            },
         },
         "ideal": {
             "server_limits": {"throughput_rps": 250, "requests_per_cpu_s": 400},
@@ -89,6 +96,9 @@ def test_ratios_of_each_comparison(tmp_path: Path) -> None:
             "e_p99_over_p50_at_70pct_fixed_arrivals": 2.0,
             "e_p99_over_p50_at_70pct_fixed_arrivals_qa": 1.5,
             "e_p99_over_p50_at_70pct_fixed_arrivals_nli": 3.5,
+            "e_floor_solo_p99_over_p50": 9.0,
+            "e_floor_solo_p99_over_p50_qa": 5.5,
+            "e_floor_solo_p99_over_p50_nli": 2.5,
         }
     )
 
@@ -103,6 +113,16 @@ def test_plot_and_table(tmp_path: Path) -> None:
     assert (tmp_path / "latency-throughput.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     lines = sweep_table(json.loads((tmp_path / "road.json").read_text())["points"]).splitlines()
     assert len(lines) == 4 and lines[2].startswith("| closed 1 | 50.0 | 50.0 | 20.0 |")
+
+
+def test_floor_table_has_a_row_per_task_with_its_tail_ratio(tmp_path: Path) -> None:
+    _write(tmp_path)
+    lines = floor_table(json.loads((tmp_path / "road.json").read_text())["floor"]).splitlines()
+    assert lines[2:] == [
+        "| all | 25.0 | 130.0 | 225.0 | 9.0 |",
+        "| qa | 50.0 | 190.0 | 275.0 | 5.5 |",
+        "| nli | 14.0 | 27.0 | 35.0 | 2.5 |",
+    ]
 
 
 def test_precision_table_lists_road_and_each_variant_with_its_quality(tmp_path: Path) -> None:

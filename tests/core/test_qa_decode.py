@@ -241,3 +241,45 @@ def test_top_k_answers_are_ranked_by_logit() -> None:
     assert scores == sorted(scores, reverse=True)
     assert scores[0] == pytest.approx(np.exp(9) / (np.exp(9) + np.exp(7) + np.exp(5)), rel=1e-3)
     assert len(decode_answers(windows, starts, ends, SHORT, top_k=1).answers) == 1
+
+
+def loop_decoder(windows, start_logits, end_logits, context, top_k, max_answer_len, null_threshold):
+    """The obvious per-pair loop the vectorised decoder must agree with (the original one)."""
+    null_logit = min(float(s[0] + e[0]) for s, e in zip(start_logits, end_logits))
+    spans: dict[tuple[int, int], float] = {}
+    for window, starts, ends in zip(windows, start_logits, end_logits):
+        positions = np.flatnonzero(window.context_mask())
+        top_s = positions[np.argsort(starts[positions])[::-1][:20]]
+        top_e = positions[np.argsort(ends[positions])[::-1][:20]]
+        for s in top_s:
+            for e in top_e:
+                if s <= e < s + max_answer_len:
+                    key = (int(window.offsets[s, 0]), int(window.offsets[e, 1]))
+                    spans[key] = max(spans.get(key, -np.inf), float(starts[s] + ends[e]))
+    ranked = sorted(spans.items(), key=lambda item: item[1], reverse=True)
+    logits = np.asarray([logit for _, logit in ranked] + [null_logit])
+    probs = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    answers = [(context[b:e], b, e, p) for ((b, e), _), p in zip(ranked, probs)]
+    null = ("", 0, 0, probs[-1])
+    predict_null = not ranked or null_logit - ranked[0][1] > null_threshold
+    return ([null, *answers] if predict_null else [*answers, null])[:top_k]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_decoding_matches_the_per_pair_loop_on_random_logits(seed: int) -> None:
+    # Windows overlap (stride 8 of 32), so one character span is scored in several windows and
+    # must keep its best logit; coarse logits make ties that must keep first-seen order.
+    rng = np.random.default_rng(seed)
+    windows = encoder(32, 8, 8).encode([QUESTION], [CONTEXT])[0]
+    assert len(windows) >= 4
+    starts = [rng.integers(-4, 4, len(w)).astype(np.float32) for w in windows]
+    ends = [rng.integers(-4, 4, len(w)).astype(np.float32) for w in windows]
+    threshold = float(rng.choice([-3.0, 0.0, 3.0]))
+    for top_k in (1, 5, 400):
+        got = decode_answers(
+            windows, starts, ends, CONTEXT, top_k=top_k, max_answer_len=6,
+            null_threshold=threshold,
+        )  # fmt: skip
+        want = loop_decoder(windows, starts, ends, CONTEXT, top_k, 6, threshold)
+        assert [(a.text, a.start, a.end) for a in got.answers] == [w[:3] for w in want]
+        assert [a.score for a in got.answers] == pytest.approx([w[3] for w in want], rel=1e-9)
