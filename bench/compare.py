@@ -12,109 +12,27 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from bench import host
-from bench.loadgen import sweep
-from bench.workload import DATA_DIR, Request, build_workload, load_pools, save_workload
-from road.service.settings import BatchSettings, default_bundle
+from bench.ceiling import PAIRED_ROUNDS, floor, ideal, run_paired
+from bench.harness import (
+    Setup,
+    measure,
+    road_server,
+    saturation,
+    save,
+    setup_from_options,
+    workload,
+)
+from road.service.settings import default_bundle
 
 NAIVE_PYTHON = Path("/tmp/road-naive-venv/bin/python")
 OPEN_S = 60.0
-# Besides the server's own limits, (a) tries one row per run; each is the best of IDEAL_PASSES
-# passes over the same batches (on this shared box two passes differed by up to 15%).
-IDEAL_LIMITS = "1x8192"
-IDEAL_PASSES = 3
-WORKLOADS = Path(tempfile.gettempdir()) / "road-bench"
-
-
-@dataclass
-class Setup:
-    out: Path
-    server_cpus: set[int] = field(default_factory=lambda: {0})
-    client_cpus: set[int] = field(default_factory=lambda: {1})
-    threads: int = 1
-    duration_s: float = 20.0
-    warmup_s: float = 3.0
-    levels: tuple[int, ...] = (1, 4, 16, 64)
-    count: int = 4000
-    seed: int = 0
-
-    def cpus_arg(self, cpus: set[int]) -> str:
-        return ",".join(map(str, sorted(cpus)))
-
-
-def _setup_option(out: Path, server_cpus: str, client_cpus: str, **rest: Any) -> Setup:
-    setup = Setup(
-        out=out,
-        server_cpus={int(c) for c in server_cpus.split(",")},
-        client_cpus={int(c) for c in client_cpus.split(",")},
-        **rest,
-    )
-    out.mkdir(parents=True, exist_ok=True)
-    host.pin_self(setup.client_cpus)
-    return setup
-
-
-def workload(setup: Setup, mix: str, bundle: Path) -> list[Request]:
-    """The same sampled requests for every server; saved so (a) can replay them exactly.
-
-    Saved outside the results directory: megabytes of dev text that the seed reproduces.
-    """
-    WORKLOADS.mkdir(parents=True, exist_ok=True)
-    requests = build_workload(load_pools(DATA_DIR, bundle), mix, setup.count, setup.seed)
-    save_workload(requests, WORKLOADS / f"workload-{mix}.jsonl")
-    return requests
-
-
-@contextmanager
-def road_server(
-    setup: Setup, bundle: Path, knobs: dict[str, str] | None = None
-) -> Iterator[host.Server]:
-    port = host.free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if k.startswith("ROAD_")},
-        **(knobs or {}),
-        "ROAD_INTRA_OP_THREADS": str(setup.threads),
-        "ROAD_TOKENIZER_THREADS": "1",
-        "ROAD_LOG_LEVEL": "warning",
-    }
-    command = [sys.executable, "-m", "road", "serve", str(bundle), "--port", str(port)]
-    with host.server_process(command, port, env, setup.server_cpus) as server:
-        yield server
-
-
-def measure(
-    setup: Setup,
-    server: host.Server,
-    requests: Sequence[Request],
-    mode: str,
-    levels: Sequence[float],
-    **overrides: Any,
-) -> list[dict[str, Any]]:
-    """`sweep` with the setup's duration, warm-up and seed; `overrides` replace or add to them."""
-    options = {"duration_s": setup.duration_s, "warmup_s": setup.warmup_s, "seed": setup.seed}
-    return sweep(server.url, requests, mode, levels, server_pid=server.pid,
-                 **{**options, **overrides})  # fmt: skip
-
-
-def saturation(points: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    return max(points, key=lambda p: p["throughput_rps"])
-
-
-def save(setup: Setup, name: str, result: dict[str, Any]) -> None:
-    result = {"setup": {k: str(v) for k, v in asdict(setup).items()}, **result}
-    (setup.out / f"{name}.json").write_text(json.dumps(result, indent=2))
-    typer.echo(f"wrote {setup.out / name}.json")
 
 
 def run_road(setup: Setup, bundle: Path, label: str) -> dict[str, Any]:
@@ -150,51 +68,6 @@ def run_road(setup: Setup, bundle: Path, label: str) -> dict[str, Any]:
         "open_70_fixed": open_points["fixed"],
         "memory": memory,
     }
-
-
-def ideal(setup: Setup, bundle: Path, requests_sent: int) -> dict[str, Any]:
-    """(a): the raw session on the first `requests_sent` requests of the mixed workload.
-
-    Batched within the server's limits, and also one row per run and small batches: on a CPU
-    with small caches a token can cost less in a small batch, so the best of these is the bar.
-    """
-    batch = BatchSettings()
-    limits = f"{batch.max_batch_size}x{batch.max_batch_tokens},{IDEAL_LIMITS}"
-    command = [
-        sys.executable, "-m", "bench.ideal_ort",
-        "--bundle", str(bundle),
-        "--workload", str(WORKLOADS / "workload-mixed.jsonl"),
-        "--count", str(requests_sent),
-        "--threads", str(setup.threads),
-        "--limits", limits,
-        "--repeats", str(IDEAL_PASSES),
-    ]  # fmt: skip
-    configs = _pinned_json(setup, command)
-    best = max(configs, key=lambda c: c["requests_per_cpu_s"])
-    return {"command": " ".join(command), "server_limits": configs[0], "best": best, "all": configs}
-
-
-def floor(setup: Setup, bundle: Path, requests_sent: int) -> dict[str, Any]:
-    """(e)'s floor: the solo compute time of each request (e)'s open-loop runs sent."""
-    command = [
-        sys.executable, "-m", "bench.solo",
-        "--bundle", str(bundle),
-        "--workload", str(WORKLOADS / "workload-mixed.jsonl"),
-        "--count", str(requests_sent),
-        "--threads", str(setup.threads),
-    ]  # fmt: skip
-    return {"command": " ".join(command), **_pinned_json(setup, command)}
-
-
-def _pinned_json(setup: Setup, command: list[str]) -> Any:
-    """Run a bench module on the server's CPUs; its last stdout line is JSON."""
-    done = subprocess.run(
-        ["taskset", "-c", setup.cpus_arg(setup.server_cpus), *command],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def run_naive(setup: Setup, checkpoint: Path, python: Path, bundle: Path) -> dict[str, Any]:
@@ -291,13 +164,15 @@ def main(
     levels: Annotated[str, typer.Option(help="Closed-loop concurrencies of road's sweep")] = (
         "1,4,16,64"
     ),
-    only: Annotated[str, typer.Option(help="Subset of road,b,c,d,knobs")] = "road,b,c,d,knobs",
+    only: Annotated[
+        str, typer.Option(help="Subset of road,a,b,c,d,knobs (a: paired rounds)")
+    ] = "road,a,b,c,d,knobs",
     road_env: Annotated[
         list[str], typer.Option(help="ROAD_*=VALUE for road's servers and (a)'s limits")
     ] = [],  # noqa: B006 - typer reads the default; it is never mutated
 ) -> None:
     """Run road's sweep with (a) and (e), then (b), (c) and (d); one JSON file each."""
-    setup = _setup_option(
+    setup = setup_from_options(
         out,
         server_cpus,
         client_cpus,
@@ -323,6 +198,8 @@ def main(
         save(setup, "road", road)
     # The deepest queue of the sweep: where batching has the most rows to choose from.
     level = max(setup.levels)
+    if "a" in steps:
+        save(setup, "paired", run_paired(setup, int8, level, PAIRED_ROUNDS))
     if "b" in steps:
         save(setup, "naive", run_naive(setup, checkpoint, naive_python, int8))
     if "c" in steps:

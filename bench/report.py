@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 
 from bench.plots import latency_vs_throughput
@@ -195,6 +196,11 @@ def ratios(out: Path) -> dict[str, float]:
             found[f"a_road_over_ideal_{name}_per_cpu_s"] = (
                 per_cpu_s(top) / ideal["requests_per_cpu_s"]
             )
+    paired = _load(out, "paired")
+    if paired is not None:
+        found["a_paired_median_road_over_raw"] = float(
+            np.median([_pair_ratio(pair) for pair in paired["rounds"]])
+        )
     if naive is not None:
         found |= _both("b_road_over_naive", top, _top(naive["points"]))
         low = next(p for p in road["points"] if p["level"] == 1)
@@ -219,6 +225,26 @@ def ratios(out: Path) -> dict[str, float]:
         for task, part in road[key].get("by_task", {}).items():
             found[f"e_p99_over_p50_at_70pct{suffix}_{task}"] = _tail(part["latency_ms"])
     return found
+
+
+def _pair_ratio(pair: dict[str, Any]) -> float:
+    return float(pair["road"]["throughput_rps"] / pair["raw"]["throughput_rps"])
+
+
+def paired_table(paired: dict[str, Any]) -> str:
+    """One row per round: road's throughput, then the raw session's on the same requests."""
+    rows = [
+        [
+            str(i),
+            str(pair["road"]["requests"]),
+            f"{pair['road']['throughput_rps']:.1f}",
+            f"{pair['raw']['throughput_rps']:.1f}",
+            f"{_pair_ratio(pair):.2f}",
+        ]
+        for i, pair in enumerate(paired["rounds"], 1)
+    ]
+    headers = ["round", "requests", "road req/s", "raw session req/s", "road ÷ raw"]
+    return table(headers, rows)
 
 
 def _tail(latency: dict[str, float]) -> float:
@@ -265,6 +291,9 @@ def main(out: Annotated[Path, typer.Argument(help="bench.compare results directo
         typer.echo(f"\n### batching knobs\n\n{sweep_table(points)}")
     if road is not None and "ideal" in road:
         typer.echo(f"\n### (a) raw session\n\n{ideal_table(road['ideal']['all'])}")
+    paired = _load(out, "paired")
+    if paired is not None:
+        typer.echo(f"\n### (a) paired rounds, c={paired['level']}\n\n{paired_table(paired)}")
     if road is not None and "floor" in road:
         typer.echo(f"\n### (e) floor: solo compute time, ms\n\n{floor_table(road['floor'])}")
     typer.echo("\n" + json.dumps(ratios(out), indent=2))

@@ -5,7 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from bench.report import floor_table, plots, precision_table, ratios, sweep_table
+from bench.report import (
+    floor_table,
+    paired_table,
+    plots,
+    precision_table,
+    ratios,
+    sweep_table,
+)
 
 
 def _point(level: float, rps: float, p50: float, p99: float, mode: str = "closed") -> dict:
@@ -70,7 +77,16 @@ def _write(out: Path) -> None:
         "points": [_point(1, 25, 40, 50), _point(64, 100, 600, 700)],
     }
     precision = {"variants": [fp32]}
-    results = {"road": road, "naive": naive, "graphs": graphs, "precision": precision}
+    paired = {
+        "level": 64,
+        "rounds": [
+            {"road": _point(64, rps, 1, 1), "raw": {"throughput_rps": raw}}
+            for rps, raw in ((27.0, 30.0), (30.0, 30.0), (20.0, 40.0))
+        ],
+    }
+    results = {
+        "road": road, "naive": naive, "graphs": graphs, "precision": precision, "paired": paired,
+    }  # fmt: skip
     for name, result in results.items():
         (out / f"{name}.json").write_text(json.dumps(result))
 
@@ -84,6 +100,7 @@ def test_ratios_of_each_comparison(tmp_path: Path) -> None:
             "a_road_over_ideal_server_limits_per_cpu_s": 0.5,
             "a_road_over_ideal_best_throughput": 0.5,
             "a_road_over_ideal_best_per_cpu_s": 0.25,
+            "a_paired_median_road_over_raw": 0.9,
             "b_road_over_naive_throughput": 10.0,
             "b_road_over_naive_per_cpu_s": 10.0,
             "b_p50_c1_naive_over_road": 5.0,
@@ -113,6 +130,16 @@ def test_plot_and_table(tmp_path: Path) -> None:
     assert (tmp_path / "latency-throughput.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     lines = sweep_table(json.loads((tmp_path / "road.json").read_text())["points"]).splitlines()
     assert len(lines) == 4 and lines[2].startswith("| closed 1 | 50.0 | 50.0 | 20.0 |")
+
+
+def test_paired_table_has_a_row_per_round_with_its_ratio(tmp_path: Path) -> None:
+    _write(tmp_path)
+    lines = paired_table(json.loads((tmp_path / "paired.json").read_text())).splitlines()
+    assert lines[2:] == [
+        "| 1 | 270 | 27.0 | 30.0 | 0.90 |",
+        "| 2 | 300 | 30.0 | 30.0 | 1.00 |",
+        "| 3 | 200 | 20.0 | 40.0 | 0.50 |",
+    ]
 
 
 def test_floor_table_has_a_row_per_task_with_its_tail_ratio(tmp_path: Path) -> None:
