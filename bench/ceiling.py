@@ -32,15 +32,8 @@ def ideal(
     limits = ",".join(
         x for x in (f"{batch.max_batch_size}x{batch.max_batch_tokens}", extra_limits) if x
     )
-    command = [
-        sys.executable, "-m", "bench.ideal_ort",
-        "--bundle", str(bundle),
-        "--workload", str(WORKLOADS / "workload-mixed.jsonl"),
-        "--count", str(requests_sent),
-        "--threads", str(setup.threads),
-        "--limits", limits,
-        "--repeats", str(passes),
-    ]  # fmt: skip
+    command = replay("bench.ideal_ort", setup, bundle, requests_sent)
+    command += ["--limits", limits, "--repeats", str(passes)]
     configs = pinned_json(setup, command)
     best = max(configs, key=lambda c: c["requests_per_cpu_s"])
     return {"command": " ".join(command), "server_limits": configs[0], "best": best, "all": configs}
@@ -50,7 +43,7 @@ def run_paired(setup: Setup, bundle: Path, level: int, rounds: int) -> dict[str,
     """(a) paired in time: each round runs road at `level`, then the raw session (server's
     limits, one pass) on exactly the requests road served in that round.
 
-    On a shared machine whose speed drifts by 10–15% within minutes, a ratio of two
+    On a shared machine whose speed drifts by 10–25% within minutes, a ratio of two
     measurements taken seconds apart, and its median over rounds, is steadier than one ratio
     of a road sweep and a raw run several minutes later.
     """
@@ -67,11 +60,16 @@ def run_paired(setup: Setup, bundle: Path, level: int, rounds: int) -> dict[str,
 
 def floor(setup: Setup, bundle: Path, requests_sent: int) -> dict[str, Any]:
     """(e)'s floor: the solo compute time of each request (e)'s open-loop runs sent."""
-    command = [
-        sys.executable, "-m", "bench.solo",
+    command = replay("bench.solo", setup, bundle, requests_sent)
+    return {"command": " ".join(command), **pinned_json(setup, command)}
+
+
+def replay(module: str, setup: Setup, bundle: Path, count: int) -> list[str]:
+    """A bench module's command line over the first `count` requests of the mixed workload."""
+    return [
+        sys.executable, "-m", module,
         "--bundle", str(bundle),
         "--workload", str(WORKLOADS / "workload-mixed.jsonl"),
-        "--count", str(requests_sent),
+        "--count", str(count),
         "--threads", str(setup.threads),
     ]  # fmt: skip
-    return {"command": " ".join(command), **pinned_json(setup, command)}

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench import ceiling, harness
+from bench.workload import build_workload, load_pools, save_workload
+from road.service.settings import default_bundle
+
+
+@pytest.mark.integration
+def test_ceiling_and_floor_replay_the_first_requests_on_the_raw_session(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same path both modules read, pointed at a workload of the handmade data.
+    for module in (ceiling, harness):
+        monkeypatch.setattr(module, "WORKLOADS", tmp_path)
+    requests = build_workload(load_pools(data_dir, default_bundle()), "mixed", 12, seed=0)
+    save_workload(requests, tmp_path / "workload-mixed.jsonl")
+    setup = harness.Setup(out=tmp_path, server_cpus={0})
+
+    raw = ceiling.ideal(setup, default_bundle(), 7, passes=1)
+    assert [c["max_batch_size"] for c in raw["all"]] == [32, 1]  # the server's limits, then 1 row
+    assert raw["server_limits"] == raw["all"][0]
+    assert {c["requests"] for c in raw["all"]} == {7}
+    assert raw["best"]["requests_per_cpu_s"] == max(c["requests_per_cpu_s"] for c in raw["all"])
+    assert "--count 7" in raw["command"]
+
+    solo = ceiling.floor(setup, default_bundle(), 9)
+    assert solo["requests"] == 9
+    tasks = {r.task for r in requests[:9]}
+    assert set(solo["by_task"]) == tasks
+    assert 0 < solo["latency_ms"]["p50"] <= solo["latency_ms"]["max"]
