@@ -58,6 +58,13 @@ def run_paired(setup: Setup, bundle: Path, level: int, rounds: int) -> dict[str,
     return {"level": level, "rounds": pairs}
 
 
+def run_overhead(setup: Setup, bundle: Path, level: int) -> dict[str, Any]:
+    """Road with the encoder replaced by zeros (`bench.null_model`), at `level`: its own cost."""
+    with road_server(setup, bundle, entry=("bench.null_model",)) as server:
+        point = measure(setup, server, workload(setup, "mixed", bundle), "closed", [level])[0]
+    return {"level": level, "command": server.command, "point": point}
+
+
 def floor(setup: Setup, bundle: Path, requests_sent: int) -> dict[str, Any]:
     """(e)'s floor: the solo compute time of each request (e)'s open-loop runs sent."""
     command = replay("bench.solo", setup, bundle, requests_sent)

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from bench import host
-from bench.ceiling import PAIRED_ROUNDS, floor, ideal, run_paired
+from bench.ceiling import PAIRED_ROUNDS, floor, ideal, run_overhead, run_paired
 from bench.harness import (
     Setup,
     measure,
@@ -165,8 +165,8 @@ def main(
         "1,4,16,64"
     ),
     only: Annotated[
-        str, typer.Option(help="Subset of road,a,b,c,d,knobs (a: paired rounds)")
-    ] = "road,a,b,c,d,knobs",
+        str, typer.Option(help="Subset of road,a,overhead,b,c,d,knobs (a: paired rounds)")
+    ] = "road,a,overhead,b,c,d,knobs",
     road_env: Annotated[
         list[str], typer.Option(help="ROAD_*=VALUE for road's servers and (a)'s limits")
     ] = [],  # noqa: B006 - typer reads the default; it is never mutated
@@ -200,6 +200,8 @@ def main(
     level = max(setup.levels)
     if "a" in steps:
         save(setup, "paired", run_paired(setup, int8, level, PAIRED_ROUNDS))
+    if "overhead" in steps:
+        save(setup, "overhead", run_overhead(setup, int8, level))
     if "b" in steps:
         save(setup, "naive", run_naive(setup, checkpoint, naive_python, int8))
     if "c" in steps:

@@ -63,8 +63,12 @@ def workload(setup: Setup, mix: str, bundle: Path) -> list[Request]:
 
 @contextmanager
 def road_server(
-    setup: Setup, bundle: Path, knobs: dict[str, str] | None = None
+    setup: Setup,
+    bundle: Path,
+    knobs: dict[str, str] | None = None,
+    entry: Sequence[str] = ("road", "serve"),
 ) -> Iterator[host.Server]:
+    """`road serve` (or another module taking its arguments: `entry`) pinned to the server CPUs."""
     port = host.free_port()
     env = {
         **{k: v for k, v in os.environ.items() if k.startswith("ROAD_")},
@@ -73,7 +77,7 @@ def road_server(
         "ROAD_TOKENIZER_THREADS": "1",
         "ROAD_LOG_LEVEL": "warning",
     }
-    command = [sys.executable, "-m", "road", "serve", str(bundle), "--port", str(port)]
+    command = [sys.executable, "-m", *entry, str(bundle), "--port", str(port)]
     with host.server_process(command, port, env, setup.server_cpus) as server:
         yield server
 

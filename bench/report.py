@@ -214,6 +214,11 @@ def ratios(out: Path) -> dict[str, float]:
         found["c_rss_split_over_shared"] = split["memory"]["rss_mib"] / shared["memory"]["rss_mib"]
     for variant in _variants(out):
         found |= _both(f"d_road_int8_over_{variant['label']}", top, _top(variant["points"]))
+    overhead = _load(out, "overhead")
+    if overhead is not None:
+        # CPU ms per request with the model removed, and its share of a real request's CPU.
+        found["a_overhead_ms_per_request"] = 1000 / per_cpu_s(overhead["point"])
+        found["a_overhead_share_of_road"] = per_cpu_s(top) / per_cpu_s(overhead["point"])
     if "floor" in road:
         found["e_floor_solo_p99_over_p50"] = _tail(road["floor"]["latency_ms"])
         for task, latency in road["floor"]["by_task"].items():
@@ -294,6 +299,10 @@ def main(out: Annotated[Path, typer.Argument(help="bench.compare results directo
     paired = _load(out, "paired")
     if paired is not None:
         typer.echo(f"\n### (a) paired rounds, c={paired['level']}\n\n{paired_table(paired)}")
+    overhead = _load(out, "overhead")
+    if overhead is not None:
+        point = overhead["point"] | {"mode": "model removed (bench.null_model)"}
+        typer.echo(f"\n### (a) road's own cost\n\n{sweep_table([point])}")
     if road is not None and "floor" in road:
         typer.echo(f"\n### (e) floor: solo compute time, ms\n\n{floor_table(road['floor'])}")
     typer.echo("\n" + json.dumps(ratios(out), indent=2))
