@@ -58,11 +58,20 @@ def run_paired(setup: Setup, bundle: Path, level: int, rounds: int) -> dict[str,
     return {"level": level, "rounds": pairs}
 
 
-def run_overhead(setup: Setup, bundle: Path, level: int) -> dict[str, Any]:
-    """Road with the encoder replaced by zeros (`bench.null_model`), at `level`: its own cost."""
+def run_overhead(
+    setup: Setup, bundle: Path, level: int, road_rate: float | None = None
+) -> dict[str, Any]:
+    """Road with the encoder replaced by zeros (`bench.null_model`): its own cost.
+
+    Closed loop at `level` gives the cost per request when requests arrive in bulk; open loop
+    at `road_rate` (road's own top throughput) gives the share of the core that road's own work
+    takes at the rate the real server runs, where fewer requests share each wake-up.
+    """
+    mixed = workload(setup, "mixed", bundle)
     with road_server(setup, bundle, entry=("bench.null_model",)) as server:
-        point = measure(setup, server, workload(setup, "mixed", bundle), "closed", [level])[0]
-    return {"level": level, "command": server.command, "point": point}
+        point = measure(setup, server, mixed, "closed", [level])[0]
+        at_rate = measure(setup, server, mixed, "open", [road_rate])[0] if road_rate else None
+    return {"level": level, "command": server.command, "point": point, "at_road_rate": at_rate}
 
 
 def floor(setup: Setup, bundle: Path, requests_sent: int) -> dict[str, Any]:

@@ -219,6 +219,9 @@ def ratios(out: Path) -> dict[str, float]:
         # CPU ms per request with the model removed, and its share of a real request's CPU.
         found["a_overhead_ms_per_request"] = 1000 / per_cpu_s(overhead["point"])
         found["a_overhead_share_of_road"] = per_cpu_s(top) / per_cpu_s(overhead["point"])
+        at_rate = overhead.get("at_road_rate")
+        if at_rate is not None:
+            found["a_overhead_core_share_at_road_rate"] = at_rate["cpu_cores_used"]["server"]
     if "floor" in road:
         found["e_floor_solo_p99_over_p50"] = _tail(road["floor"]["latency_ms"])
         for task, latency in road["floor"]["by_task"].items():
@@ -301,8 +304,10 @@ def main(out: Annotated[Path, typer.Argument(help="bench.compare results directo
         typer.echo(f"\n### (a) paired rounds, c={paired['level']}\n\n{paired_table(paired)}")
     overhead = _load(out, "overhead")
     if overhead is not None:
-        point = overhead["point"] | {"mode": "model removed (bench.null_model)"}
-        typer.echo(f"\n### (a) road's own cost\n\n{sweep_table([point])}")
+        points = [overhead["point"] | {"mode": "model removed (bench.null_model)"}]
+        if overhead.get("at_road_rate"):
+            points.append(overhead["at_road_rate"] | {"mode": "model removed, at road's rate"})
+        typer.echo(f"\n### (a) road's own cost\n\n{sweep_table(points)}")
     if road is not None and "floor" in road:
         typer.echo(f"\n### (e) floor: solo compute time, ms\n\n{floor_table(road['floor'])}")
     typer.echo("\n" + json.dumps(ratios(out), indent=2))

@@ -84,8 +84,11 @@ def _write(out: Path) -> None:
             for rps, raw in ((27.0, 30.0), (30.0, 30.0), (20.0, 40.0))
         ],
     }
-    # Road with the model removed: 4,000 requests per CPU-second against road's 200.
-    overhead = {"level": 64, "point": _point(64, 4000, 1, 1)}
+    # Road with the model removed: 4,000 requests per CPU-second against road's 200, and 8% of
+    # the core at road's own rate.
+    at_rate = _point(200, 200, 1, 1, mode="open")
+    at_rate["cpu_cores_used"]["server"] = 0.08
+    overhead = {"level": 64, "point": _point(64, 4000, 1, 1), "at_road_rate": at_rate}
     results = {
         "road": road, "naive": naive, "graphs": graphs, "precision": precision, "paired": paired,
         "overhead": overhead,
@@ -106,6 +109,7 @@ def test_ratios_of_each_comparison(tmp_path: Path) -> None:
             "a_paired_median_road_over_raw": 0.9,
             "a_overhead_ms_per_request": 0.25,
             "a_overhead_share_of_road": 0.05,
+            "a_overhead_core_share_at_road_rate": 0.08,
             "b_road_over_naive_throughput": 10.0,
             "b_road_over_naive_per_cpu_s": 10.0,
             "b_p50_c1_naive_over_road": 5.0,
