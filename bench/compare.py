@@ -201,12 +201,10 @@ def main(
     if "a" in steps:
         save(setup, "paired", run_paired(setup, int8, level, PAIRED_ROUNDS))
     if "overhead" in steps:
-        road_json = setup.out / "road.json"
-        rate = (
-            json.loads(road_json.read_text())["saturation"]["throughput_rps"]
-            if road_json.exists()
-            else None
-        )
+        from bench.report import load_result
+
+        road = load_result(setup.out, "road")
+        rate = road["saturation"]["throughput_rps"] if road else None
         save(setup, "overhead", run_overhead(setup, int8, level, rate))
     if "b" in steps:
         save(setup, "naive", run_naive(setup, checkpoint, naive_python, int8))

@@ -16,7 +16,8 @@ import typer
 from bench.plots import latency_vs_throughput
 
 
-def _load(out: Path, name: str) -> dict[str, Any] | None:
+def load_result(out: Path, name: str) -> dict[str, Any] | None:
+    """A result `bench.compare` saved in `out` (`name`.json), or None if that step did not run."""
     path = out / f"{name}.json"
     return json.loads(path.read_text()) if path.exists() else None
 
@@ -99,7 +100,7 @@ def floor_table(floor: dict[str, Any]) -> str:
 
 def precision_table(out: Path) -> str:
     """(d): road's INT8 bundle and each variant: speed, memory and dev quality side by side."""
-    road = _load(out, "road")
+    road = load_result(out, "road")
     if road is None:
         return ""
     entries = [{"label": road["label"], **road}, *_variants(out)]
@@ -164,7 +165,7 @@ def _top(points: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _variants(out: Path) -> list[dict[str, Any]]:
-    precision = _load(out, "precision")
+    precision = load_result(out, "precision")
     return precision["variants"] if precision else []
 
 
@@ -172,7 +173,7 @@ def _series(out: Path) -> dict[str, list[dict[str, Any]]]:
     """Every measured server's closed-loop points, by label: road, (d)'s variants, naive."""
     found = {}
     for name in ("road", "naive"):
-        result = _load(out, name)
+        result = load_result(out, name)
         if result is not None:
             found[result.get("label", name)] = result["points"]
     for variant in _variants(out):
@@ -182,7 +183,7 @@ def _series(out: Path) -> dict[str, list[dict[str, Any]]]:
 
 def ratios(out: Path) -> dict[str, float]:
     """The headline ratios of (a)–(e), from whichever results exist."""
-    road, naive, graphs = _load(out, "road"), _load(out, "naive"), _load(out, "graphs")
+    road, naive, graphs = (load_result(out, name) for name in ("road", "naive", "graphs"))
     if road is None:
         return {}
     top = road["saturation"]
@@ -196,7 +197,7 @@ def ratios(out: Path) -> dict[str, float]:
             found[f"a_road_over_ideal_{name}_per_cpu_s"] = (
                 per_cpu_s(top) / ideal["requests_per_cpu_s"]
             )
-    paired = _load(out, "paired")
+    paired = load_result(out, "paired")
     if paired is not None:
         found["a_paired_median_road_over_raw"] = float(
             np.median([_pair_ratio(pair) for pair in paired["rounds"]])
@@ -214,7 +215,7 @@ def ratios(out: Path) -> dict[str, float]:
         found["c_rss_split_over_shared"] = split["memory"]["rss_mib"] / shared["memory"]["rss_mib"]
     for variant in _variants(out):
         found |= _both(f"d_road_int8_over_{variant['label']}", top, _top(variant["points"]))
-    overhead = _load(out, "overhead")
+    overhead = load_result(out, "overhead")
     if overhead is not None:
         # CPU ms per request with the model removed, and its share of a real request's CPU.
         found["a_overhead_ms_per_request"] = 1000 / per_cpu_s(overhead["point"])
@@ -270,7 +271,7 @@ def main(out: Annotated[Path, typer.Argument(help="bench.compare results directo
     """Print the tables and ratios; redraw the plot."""
     for label, points in _series(out).items():
         typer.echo(f"\n### {label}\n\n{sweep_table(points)}")
-    road = _load(out, "road")
+    road = load_result(out, "road")
     if road is not None:
         deepest = max(road["points"], key=lambda p: p["level"])
         named = {"mixed": deepest, **road["by_mix"], "open 70%": road["open_70"]}
@@ -280,7 +281,7 @@ def main(out: Annotated[Path, typer.Argument(help="bench.compare results directo
         typer.echo(f"\n### road by mix and open loop\n\n{sweep_table(rows)}")
         for metric in ("road_batch_rows", "road_batch_padding_ratio"):
             typer.echo("\n" + histogram_table(named, metric))
-    graphs = _load(out, "graphs")
+    graphs = load_result(out, "graphs")
     if graphs is not None:
         points = [graphs[m]["point"] | {"mode": m} for m in ("shared", "split")]
         typer.echo(f"\n### (c) shared vs split\n\n{sweep_table(points)}")
@@ -290,7 +291,7 @@ def main(out: Annotated[Path, typer.Argument(help="bench.compare results directo
             )
     if _variants(out):
         typer.echo(f"\n### (d) bundles\n\n{precision_table(out)}")
-    knobs = _load(out, "knobs")
+    knobs = load_result(out, "knobs")
     if knobs is not None:
         points = [
             v["point"] | {"mode": " ".join(f"{k}={x}" for k, x in v["knobs"].items()) or "defaults"}
@@ -299,10 +300,10 @@ def main(out: Annotated[Path, typer.Argument(help="bench.compare results directo
         typer.echo(f"\n### batching knobs\n\n{sweep_table(points)}")
     if road is not None and "ideal" in road:
         typer.echo(f"\n### (a) raw session\n\n{ideal_table(road['ideal']['all'])}")
-    paired = _load(out, "paired")
+    paired = load_result(out, "paired")
     if paired is not None:
         typer.echo(f"\n### (a) paired rounds, c={paired['level']}\n\n{paired_table(paired)}")
-    overhead = _load(out, "overhead")
+    overhead = load_result(out, "overhead")
     if overhead is not None:
         points = [overhead["point"] | {"mode": "model removed (bench.null_model)"}]
         if overhead.get("at_road_rate"):

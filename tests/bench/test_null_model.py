@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-import json
-import urllib.request
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
@@ -24,23 +23,17 @@ def test_zero_outputs_have_every_head_shaped_like_the_batch() -> None:
 CONTEXT = "A cat sat on the mat."
 
 
-def _post(url: str, body: dict) -> dict:
-    request = urllib.request.Request(
-        url, json.dumps(body).encode(), {"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
 @pytest.mark.integration
 def test_null_model_server_answers_through_road_without_the_encoder(tmp_path: Path) -> None:
     setup = harness.Setup(out=tmp_path, server_cpus={0})
     with harness.road_server(setup, default_bundle(), entry=("bench.null_model",)) as server:
-        nli = _post(f"{server.url}/nli", {"premise": "A cat sat.", "hypothesis": "A cat sat."})
-        qa = _post(
+        nli = httpx.post(
+            f"{server.url}/nli", json={"premise": "A cat sat.", "hypothesis": "A cat sat."}
+        ).json()
+        qa = httpx.post(
             f"{server.url}/qa",
-            {"question": "Who sat?", "context": CONTEXT, "allow_no_answer": False, "top_k": 3},
-        )
+            json={"question": "Who sat?", "context": CONTEXT, "allow_no_answer": False, "top_k": 3},
+        ).json()
     assert "bench.null_model" in server.command
     # Zero logits: every label, and every candidate span, equally likely.
     assert nli["scores"] == pytest.approx(dict.fromkeys(nli["scores"], 1 / 3))
