@@ -16,7 +16,7 @@ import pytest
 from road.core.qa_decode import decode_answers
 from road.service.runtime import Runtime
 
-from .server import free_port, running_server, wait_ready
+from .server import FAULTY, free_port, running_server, server_process
 
 pytestmark = pytest.mark.integration
 
@@ -96,32 +96,26 @@ def test_tampered_bundle_is_refused_at_start(tiny_bundle: Path, tmp_path: Path):
     assert "sha256" in result.stdout + result.stderr
 
 
-def test_sigterm_drains_in_flight_requests_and_exits_zero(tiny_bundle: Path, tmp_path: Path):
-    port = free_port()
-    log = tmp_path / "serve.log"
-    with log.open("w") as handle:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "road", "serve", str(tiny_bundle), "--port", str(port)],
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    wait_ready(url, process, 120, log)
-    results: list[int] = []
-    item = {"question": "Who introduced printing?", "context": CONTEXT * 20}
+def test_sigterm_drains_in_flight_requests_and_exits_zero(tiny_bundle: Path):
+    # Each session run sleeps first (the test-only slow-model hook), so the four requests are
+    # still in flight when SIGTERM lands, however fast the machine.
+    env = {"ROAD_TEST_DELAY_S": "0.02"}
+    with server_process(tiny_bundle, env=env, entry=FAULTY) as server:
+        results: list[int] = []
+        item = {"question": "Who introduced printing?", "context": CONTEXT * 20}
 
-    def call() -> None:
-        response = httpx.post(f"{url}/qa/batch", json={"items": [item] * 16}, timeout=60)
-        results.append(response.status_code)
+        def call() -> None:
+            response = httpx.post(f"{server.url}/qa/batch", json={"items": [item] * 16}, timeout=60)
+            results.append(response.status_code)
 
-    clients = [threading.Thread(target=call) for _ in range(4)]
-    for client in clients:
-        client.start()
-    wait_in_flight(url, len(clients))
-    process.send_signal(signal.SIGTERM)
-    for client in clients:
-        client.join()
-    assert process.wait(timeout=60) == 0, log.read_text()
+        clients = [threading.Thread(target=call) for _ in range(4)]
+        for client in clients:
+            client.start()
+        wait_in_flight(server.url, len(clients))
+        server.process.send_signal(signal.SIGTERM)
+        for client in clients:
+            client.join()
+        assert server.process.wait(timeout=60) == 0, server.log.read_text()
     assert results == [200] * len(clients)
 
 
