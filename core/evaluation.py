@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from road.core.data import NLIExample, QAExample
-from road.core.metrics import accuracy, best_null_threshold, squad_scores
+from road.core.metrics import accuracy, best_null_threshold, normalize_answer, squad_scores
 from road.core.nli import NLIEncoder, label_probabilities, predicted_label
 from road.core.qa import QAEncoder, QAWindow
 from road.core.qa_decode import decode_answers
 from road.core.rows import Row, pad_rows, row_outputs
+
+CROSS_ARTICLE_SUFFIX = "-neg"
+SAME_ARTICLE_SUFFIX = "-same"
 
 Runner = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 """Maps padded graph inputs to the graph's named outputs."""
@@ -30,10 +33,72 @@ def with_unanswerable(examples: Sequence[QAExample], fraction: float, seed: int)
             title, context = rng.choice(contexts)
         extra.append(
             replace(
-                ex, id=f"{ex.id}-neg", title=title, context=context, answers=(), answer_starts=()
+                ex,
+                id=f"{ex.id}{CROSS_ARTICLE_SUFFIX}",
+                title=title,
+                context=context,
+                answers=(),
+                answer_starts=(),
             )
         )
     return [*examples, *extra]
+
+
+def same_article_unanswerable(
+    examples: Sequence[QAExample], fraction: float, seed: int
+) -> list[QAExample]:
+    """Harder unanswerable pairs: a question on another paragraph of its own article.
+
+    The paragraph is on the question's topic but must not contain any of its gold answers
+    (normalised text); a question whose article has no such paragraph gets no negative.
+    """
+    rng = random.Random(seed)
+    # Per article, its paragraphs and their normalised text (once: an article may have
+    # thousands of paragraphs, like SQuADShifts' single reddit "article").
+    by_title: dict[str, dict[str, str]] = {}
+    for ex in examples:
+        paragraphs = by_title.setdefault(ex.title, {})
+        if ex.context not in paragraphs:
+            paragraphs[ex.context] = normalize_answer(ex.context)
+    negatives = []
+    for ex in rng.sample(list(examples), int(len(examples) * fraction)):
+        golds = [normalize_answer(a) for a in ex.answers if normalize_answer(a)]
+        paragraphs = by_title[ex.title]
+        negative = _pick_paragraph(rng, list(paragraphs), paragraphs, ex.context, golds)
+        if negative is not None:
+            negatives.append(
+                replace(
+                    ex,
+                    id=f"{ex.id}{SAME_ARTICLE_SUFFIX}",
+                    context=negative,
+                    answers=(),
+                    answer_starts=(),
+                )
+            )
+    return negatives
+
+
+def _pick_paragraph(
+    rng: random.Random,
+    order: list[str],
+    normalised: dict[str, str],
+    own: str,
+    golds: list[str],
+) -> str | None:
+    """A random paragraph other than `own` that holds none of `golds`, or None."""
+    for k in rng.sample(range(len(order)), len(order)):
+        context = order[k]
+        if context != own and not any(g in normalised[context] for g in golds):
+            return context
+    return None
+
+
+def with_negatives(
+    examples: Sequence[QAExample], cross_fraction: float, same_fraction: float, seed: int
+) -> list[QAExample]:
+    """The examples, other-article negatives (`-neg`), then same-article ones (`-same`)."""
+    cross = with_unanswerable(examples, cross_fraction, seed)
+    return [*cross, *same_article_unanswerable(examples, same_fraction, seed + 1)]
 
 
 def run_rows(
@@ -52,6 +117,8 @@ def run_rows(
 class QAEval:
     metrics: dict[str, float]
     null_threshold: float
+    # The answer given per question id at the threshold ("" = no answer).
+    predictions: dict[str, str] = field(default_factory=dict)
 
 
 def evaluate_qa(
@@ -93,7 +160,15 @@ def evaluate_qa(
     threshold, _ = best_null_threshold(golds, spans, margins)
     preds = {qid: ("" if margins[qid] > threshold else spans[qid]) for qid in golds}
     metrics = squad_scores(golds, preds)
-    return QAEval(metrics=metrics, null_threshold=float(threshold))
+    for name, suffix in (
+        ("cross_article", CROSS_ARTICLE_SUFFIX),
+        ("same_article", SAME_ARTICLE_SUFFIX),
+    ):
+        ids = [qid for qid in golds if qid.endswith(suffix) and not golds[qid]]
+        if ids:  # NoAns accuracy per kind of negative: how often "" was answered
+            metrics[f"NoAns_{name}_acc"] = 100.0 * sum(preds[q] == "" for q in ids) / len(ids)
+            metrics[f"NoAns_{name}_total"] = float(len(ids))
+    return QAEval(metrics=metrics, null_threshold=float(threshold), predictions=preds)
 
 
 def evaluate_nli(

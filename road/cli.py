@@ -35,6 +35,28 @@ def train(
 
 
 @app.command()
+def compact(
+    checkpoint: Annotated[
+        Path, typer.Argument(help="Checkpoint directory written by `road train`")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Compact checkpoint directory to write")],
+    dtype: Annotated[str, typer.Option(help="fp16 or bf16 weights")] = "fp16",
+    evaluate: Annotated[
+        bool, typer.Option(help="Score the compact weights on the full dev files")
+    ] = False,
+) -> None:
+    """Write a compact (fp16/bf16) checkpoint to commit; `resume_from` continues from it."""
+    import json
+
+    from road.training.compact import DTYPES, compact_checkpoint
+
+    if dtype not in DTYPES:
+        raise typer.BadParameter(f"dtype must be one of {sorted(DTYPES)}")
+    record = compact_checkpoint(checkpoint, out, dtype, evaluate)
+    typer.echo(json.dumps(record, indent=2))
+
+
+@app.command()
 def export(
     checkpoint: Annotated[
         Path, typer.Argument(help="Checkpoint directory written by `road train`")

@@ -34,7 +34,11 @@ BEGIN, END = "<!-- ablation:begin -->", "<!-- ablation:end -->"
 # The second teacher of each task: the committed 6-layer multi-task student (docs/models.md),
 # trained far longer than this ablation can afford; the first is a fresh single-task teacher.
 REFERENCE = ("default-student", Path("checkpoints/default-student"))
-TEACHERS = [(f"teacher-{task}", f"teacher-{task}.yaml", []) for task in ("qa", "nli")]
+# The teachers' own configs, trained at the ablation's budget in the ablation's directory.
+TEACHERS = [
+    (f"teacher-{task}", f"teacher-{task}.yaml", [f"output_dir=runs/ablation/teacher-{task}"])
+    for task in ("qa", "nli")
+]
 STUDENTS = [
     (name, f"ablation-{name}.yaml", [])
     for name in (

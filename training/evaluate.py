@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from road.core.data import read_nli, read_squad
-from road.core.evaluation import Runner, evaluate_nli, evaluate_qa, with_unanswerable
+from road.core.evaluation import Runner, evaluate_nli, evaluate_qa, with_negatives
 from road.core.nli import NLIEncoder
 from road.core.qa import QAEncoder
 from road.training.config import TrainConfig
@@ -48,7 +48,9 @@ def evaluate_with(
             tokenizer_dir, qa.max_seq_len, qa.doc_stride, qa.max_question_tokens
         )
         examples = read_squad(qa.dev)[: limit or qa.dev_limit]
-        examples = with_unanswerable(examples, qa.negative_fraction, DEV_NEGATIVE_SEED)
+        examples = with_negatives(
+            examples, qa.negative_fraction, qa.same_article_fraction, DEV_NEGATIVE_SEED
+        )
         qa_eval = evaluate_qa(runner, encoder, examples, max_answer_len=qa.max_answer_len)
         result["qa"] = {**qa_eval.metrics, "null_threshold": qa_eval.null_threshold}
     if config.nli is not None:

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from road.core.data import NLIExample, QAExample, read_nli, read_squad
-from road.core.evaluation import with_unanswerable
+from road.core.evaluation import with_negatives
 from road.core.nli import NLIEncoder
 from road.core.qa import QAEncoder, answer_token_span
 from road.core.rows import Row, pad_rows
@@ -34,6 +34,9 @@ class TaskFeatures:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def lengths(self) -> np.ndarray:
+        return np.asarray([len(row) for row in self.rows], dtype=np.int64)
+
     def batch(self, indices: Sequence[int]) -> dict[str, torch.Tensor]:
         inputs = pad_rows([self.rows[i] for i in indices])
         batch = {key: torch.from_numpy(value) for key, value in inputs.items()}
@@ -42,10 +45,14 @@ class TaskFeatures:
 
 
 def qa_features(
-    examples: Sequence[QAExample], encoder: QAEncoder, negative_fraction: float, seed: int
+    examples: Sequence[QAExample],
+    encoder: QAEncoder,
+    negative_fraction: float,
+    seed: int,
+    same_article_fraction: float = 0.0,
 ) -> TaskFeatures:
     """Every window of every pair; windows without the gold answer point at CLS (no answer)."""
-    examples = with_unanswerable(examples, negative_fraction, seed)
+    examples = with_negatives(examples, negative_fraction, same_article_fraction, seed)
     lengths = encoder.question_lengths([ex.question for ex in examples])
     examples = [ex for ex, n in zip(examples, lengths) if n <= encoder.max_question_tokens]
     rows, targets, ids = [], [], []
@@ -83,10 +90,15 @@ class TaskSampler:
         seed: int,
         steps: int,
         tasks_per_step: int = 1,
+        lengths: dict[str, np.ndarray] | None = None,
+        group_batches: int = 0,
     ) -> None:
         self.names = sorted(sizes)
         self.sizes, self.batch_sizes, self.seed = sizes, batch_sizes, seed
         self.tasks_per_step = tasks_per_step
+        # Length grouping: rows sorted by length within pools of `group_batches` batches.
+        self.lengths = lengths or {}
+        self.group_batches = group_batches
         if not 1 <= tasks_per_step <= len(self.names):
             raise ValueError(f"tasks_per_step={tasks_per_step} needs 1..{len(self.names)} tasks")
         probs = np.asarray([weights[n] for n in self.names], dtype=np.float64)
@@ -123,11 +135,52 @@ class TaskSampler:
         return name, indices
 
     def _perm(self, name: str, epoch: int) -> np.ndarray:
+        """Epoch `epoch`'s order of the task's rows: each row exactly once."""
         key = (name, epoch)
         if key not in self._perms:
             rng = np.random.default_rng((self.seed, self.names.index(name), epoch))
-            self._perms[key] = rng.permutation(self.sizes[name])
+            perm = rng.permutation(self.sizes[name])
+            if self.group_batches and name in self.lengths:
+                perm = self._grouped(name, epoch, perm, rng)
+            self._perms[key] = perm
         return self._perms[key]
+
+    def _grouped(
+        self, name: str, epoch: int, perm: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        """`perm` with similar lengths in each batch, the batches in shuffled order.
+
+        The stream runs through the epochs without gaps, so the first `head` rows finish the
+        batch that began in the previous epoch; grouping starts at the next batch boundary.
+        """
+        size, batch = self.sizes[name], self.batch_sizes[name]
+        head = (-epoch * size) % batch
+        body = perm[head:]
+        full = len(body) // batch * batch
+        pool = batch * self.group_batches
+        lengths = self.lengths[name]
+        batches: list[np.ndarray] = []
+        for begin in range(0, full, pool):
+            chunk = body[begin : min(begin + pool, full)]
+            chunk = chunk[np.argsort(-lengths[chunk], kind="stable")]
+            batches.extend(chunk.reshape(-1, batch))
+        order = rng.permutation(len(batches))
+        grouped = [batches[i] for i in order]
+        return np.concatenate([perm[:head], *grouped, body[full:]]).astype(np.int64)
+
+
+def padding_efficiency(
+    sampler: TaskSampler, lengths: dict[str, np.ndarray], steps: int, first: int = 0
+) -> dict[str, float]:
+    """Per task, real tokens ÷ padded tokens over the batches of steps first..first+steps-1."""
+    real: dict[str, int] = {}
+    padded: dict[str, int] = {}
+    for step in range(first, first + steps):
+        for name, indices in sampler.draws_at(step):
+            rows = lengths[name][indices]
+            real[name] = real.get(name, 0) + int(rows.sum())
+            padded[name] = padded.get(name, 0) + int(rows.max()) * len(rows)
+    return {name: real[name] / padded[name] for name in sorted(real)}
 
 
 def task_weights(
@@ -154,7 +207,9 @@ def build_features(config: TrainConfig, tokenizer_dir: Path) -> dict[str, TaskFe
             tokenizer_dir, qa.max_seq_len, qa.doc_stride, qa.max_question_tokens
         )
         examples = spread(read_squad(qa.train), qa.train_limit)
-        features["qa"] = qa_features(examples, encoder, qa.negative_fraction, config.seed)
+        features["qa"] = qa_features(
+            examples, encoder, qa.negative_fraction, config.seed, qa.same_article_fraction
+        )
     if config.nli is not None:
         encoder_nli = NLIEncoder.from_file(tokenizer_dir, config.nli.max_seq_len)
         examples_nli = spread(read_nli(config.nli.train), config.nli.train_limit)

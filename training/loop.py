@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import sys
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from tqdm import tqdm
 from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
 from road.training.checkpoint import load_trainer_state, save_checkpoint
+from road.training.compact import checkpoint_step, read_compact
 from road.training.config import TrainConfig
 from road.training.distill import Distillation
 from road.training.evaluate import evaluate
@@ -28,9 +30,10 @@ from road.training.features import (
     task_weights,
 )
 from road.training.init import load_student, load_tokenizer
-from road.training.model import RoadStudent, keep_layers
+from road.training.model import RoadStudent, keep_layers, set_attention_dropout
 from road.training.objective import Trainee, gold_weight, step_targets
 from road.training.optim import make_optimizer
+from road.training.precision import PrecisionChoice, choose_precision
 from road.training.smart import make_ema, update_ema
 
 LAST = "checkpoint-last"
@@ -84,13 +87,18 @@ class Run:
     tokenizer: PreTrainedTokenizerBase
     distillation: Distillation | None
     ema: RoadStudent | None
+    precision: PrecisionChoice
     step: int = 0
 
 
 def load_model(config: TrainConfig, out: Path) -> tuple[RoadStudent, PreTrainedTokenizerBase]:
-    """The student and tokenizer from OUTPUT_DIR/checkpoint-last if it exists, else from init."""
+    """The student and tokenizer from OUTPUT_DIR/checkpoint-last, else `resume_from`, else init."""
     if (out / LAST).is_dir():
         return RoadStudent.from_pretrained(out / LAST), load_tokenizer(str(out / LAST))
+    if config.resume_from is not None:
+        source = Path(config.resume_from)
+        read_compact(source)  # refuses damaged weights before training on them
+        return RoadStudent.from_pretrained(source), load_tokenizer(str(source))
     student = load_student(config.init)
     if config.layers is not None:
         student = keep_layers(student, config.layers)
@@ -101,9 +109,11 @@ def make_sampler(config: TrainConfig, features: dict[str, TaskFeatures]) -> Task
     sizes = {name: len(f) for name, f in features.items()}
     batch_sizes = {name: getattr(config, name).batch_size for name in features}
     weights = task_weights(sizes, config.task_alpha, config.task_weights)
+    lengths = {name: f.lengths() for name, f in features.items()}
     return TaskSampler(
-        sizes, batch_sizes, weights, config.seed, config.steps, config.tasks_per_step
-    )
+        sizes, batch_sizes, weights, config.seed, config.steps, config.tasks_per_step,
+        lengths=lengths, group_batches=config.length_group_batches,
+    )  # fmt: skip
 
 
 def setup(config: TrainConfig) -> Run:
@@ -116,6 +126,15 @@ def setup(config: TrainConfig) -> Run:
     torch.set_num_threads(config.threads or cores)
     seed_everything(config.seed)
     student, tokenizer = load_model(config, out)
+    if config.attn_implementation is not None:
+        student.set_attn_implementation(config.attn_implementation)
+    if config.attention_dropout is not None:
+        set_attention_dropout(student, config.attention_dropout)
+    if config.freeze_word_embeddings:
+        student.electra.embeddings.word_embeddings.weight.requires_grad_(False)
+    precision = choose_precision(config.precision, accelerator.device.type)
+    if accelerator.is_main_process:
+        tqdm.write(f"road train: precision {precision.precision} ({precision.reason})", sys.stderr)
     with accelerator.main_process_first():
         if accelerator.is_main_process:
             tokenizer.save_pretrained(out / "tokenizer")
@@ -135,10 +154,12 @@ def setup(config: TrainConfig) -> Run:
         optimizer=optimizer,
         scheduler=get_linear_schedule_with_warmup(optimizer, warmup, config.steps),
         sampler=make_sampler(config, features), features=features, tokenizer=tokenizer,
-        distillation=distillation, ema=ema,
+        distillation=distillation, ema=ema, precision=precision,
     )  # fmt: skip
     if (out / LAST).is_dir():
         restore(run, load_trainer_state(out / LAST))
+    elif config.resume_from is not None:
+        resume_schedule(run, checkpoint_step(Path(config.resume_from)))
     run.wrapped, run.optimizer = accelerator.prepare(trainee, optimizer)
     return run
 
@@ -151,6 +172,19 @@ def restore(run: Run, state: dict[str, Any]) -> None:
         run.trainee.projections.load_state_dict(state["projections"])
     if run.ema is not None and "ema" in state:
         run.ema.load_state_dict(state["ema"])
+
+
+def resume_schedule(run: Run, step: int) -> None:
+    """Continue a compact checkpoint's schedule at `step`, with fresh AdamW moments."""
+    if not 0 <= step <= run.config.steps:
+        raise ValueError(f"resume_from is at step {step}, outside 0..{run.config.steps}")
+    for group in run.optimizer.param_groups:
+        group.setdefault("initial_lr", group["lr"])
+    warmup = int(run.config.warmup_ratio * run.config.steps)
+    run.scheduler = get_linear_schedule_with_warmup(
+        run.optimizer, warmup, run.config.steps, last_epoch=step - 1
+    )
+    run.step = step
 
 
 def run_step(run: Run) -> tuple[str, dict[str, float]]:
@@ -170,7 +204,8 @@ def run_step(run: Run) -> tuple[str, dict[str, float]]:
             # Gradients synchronise across processes once, on the step's last micro-batch.
             sync = nullcontext() if done == count else accelerator.no_sync(run.wrapped)
             with sync:
-                parts = run.wrapped(task, batch, targets)
+                with run.precision.autocast():
+                    parts = run.wrapped(task, batch, targets)
                 accelerator.backward(parts["loss"] / count)
             for name, value in parts.items():
                 totals[name] = totals.get(name, 0) + value.detach() / count
@@ -227,6 +262,10 @@ def train(config: TrainConfig, max_steps_this_run: int | None = None) -> dict[st
     student = run.trainee.student
     student.train()
     log = (out / "log.jsonl").open("a") if main else None
+    if log is not None:
+        choice = run.precision
+        log.write(json.dumps({"start_step": run.step, "precision": choice.precision,
+                              "precision_reason": choice.reason}) + "\n")  # fmt: skip
     progress = tqdm(total=config.steps, initial=run.step, desc="train", unit="step",
                     dynamic_ncols=True, disable=not main)  # fmt: skip
     started, ema = time.perf_counter(), None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -41,6 +42,12 @@ class RoadStudent(ElectraPreTrainedModel):
         self.nli_head = NLIHead(config, len(config.nli_labels))
         self.post_init()
 
+    @classmethod
+    def from_pretrained(cls, *args: Any, **kwargs: Any) -> RoadStudent:  # type: ignore[override]
+        """As transformers', but in fp32 unless asked otherwise: compact checkpoints are fp16."""
+        kwargs.setdefault("dtype", torch.float32)
+        return super().from_pretrained(*args, **kwargs)
+
     def forward(
         self,
         input_ids: torch.Tensor,
@@ -65,4 +72,17 @@ def keep_layers(model: RoadStudent, indices: Sequence[int]) -> RoadStudent:
         raise ValueError(f"layer indices {list(indices)} outside 0..{len(layers) - 1}")
     model.electra.encoder.layer = nn.ModuleList([layers[i] for i in indices])
     model.config.num_hidden_layers = len(indices)
+    return model
+
+
+def set_attention_dropout(model: RoadStudent, p: float) -> RoadStudent:
+    """Set the attention-probability dropout of every layer (and the saved config).
+
+    At 0, PyTorch's SDPA runs its fused CPU kernel; with dropout it falls back to the math
+    path and draws a Bernoulli mask over every attention matrix (half a QA step on CPU).
+    """
+    model.config.attention_probs_dropout_prob = p
+    for name, module in model.named_modules():
+        if name.endswith("attention.self.dropout") and isinstance(module, nn.Dropout):
+            module.p = p
     return model

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn.functional import cross_entropy
 
-from road.core.tasks import GRAPH_INPUTS
+from road.core.tasks import GRAPH_INPUTS, NLI
 from road.training.config import TrainConfig
 from road.training.distill import Distillation
 from road.training.kd_losses import (
@@ -51,6 +51,10 @@ class Trainee(nn.Module):
         super().__init__()
         self.student, self.config = student, config
         width = student.config.hidden_size
+        nli = config.nli
+        weights = [nli.class_weights.get(label, 1.0) for label in NLI.labels] if nli else []
+        # A buffer, so it follows the module to the training device.
+        self.register_buffer("class_weights", torch.tensor(weights), persistent=False)
         self.projections = nn.ModuleDict(
             {task: nn.Linear(width, size) for task, size in sorted(teacher_hidden.items())}
         )
@@ -64,11 +68,14 @@ class Trainee(nn.Module):
         span_mask = mask if task == "qa" else None
         want_hidden = targets.teacher_hidden is not None
         encoded = self.student.electra(**inputs, output_hidden_states=want_hidden)
-        outputs = task_logits(self.student.heads(encoded.last_hidden_state), task)
+        # Losses in fp32 whatever the autocast precision of the encoder.
+        logits = task_logits(self.student.heads(encoded.last_hidden_state), task)
+        outputs = tuple(output.float() for output in logits)
         if task == "qa":
             parts = {"gold": span_cross_entropy(*outputs, gold, mask)}
         else:
-            parts = {"gold": cross_entropy(outputs[0], gold)}
+            weight = self.class_weights if len(self.class_weights) else None
+            parts = {"gold": cross_entropy(outputs[0], gold, weight=weight)}
         loss = parts["gold"]
         distill, smart = self.config.distill, self.config.smart
         if targets.teacher_logits is not None and distill is not None:

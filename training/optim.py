@@ -28,6 +28,8 @@ def make_optimizer(model: nn.Module, config: TrainConfig, num_layers: int) -> to
     """
     groups: dict[tuple[int, bool], list[nn.Parameter]] = {}
     for name, param in model.named_parameters():
+        if not param.requires_grad:  # frozen (e.g. word embeddings): no state, no update
+            continue
         no_decay = param.ndim < 2 or "LayerNorm" in name
         depth = num_layers + 1
         if config.layer_lr_decay != 1.0:

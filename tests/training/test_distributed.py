@@ -60,6 +60,8 @@ def test_two_processes_match_one(
             f"distill.cache_dir={tmp_path / 'cache'}",
             "distill.gold_weight=0.5",
             "tasks_per_step=2",
+            # Half batches in bf16 round differently from whole ones; DDP is what is tested.
+            "precision=fp32",
             "layer_lr_decay=0.9",
             "lr=3.0e-3",
         ]
