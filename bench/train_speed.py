@@ -94,21 +94,25 @@ def measure(
     }  # fmt: skip
 
 
-def quality(task: str, steps: int, out: Path) -> dict[str, Any]:
-    """Full-dev metrics after `steps` steps of the fp32 path and of the fast path (same seed)."""
+def quality(task: str, steps: int, seeds: list[int], out: Path) -> dict[str, Any]:
+    """Full-dev metrics after `steps` steps: the fp32 path at the first seed, the fast path at
+    every seed (their spread is the noise the fp32-vs-fast difference is read against)."""
     from road.training.config import load_config
     from road.training.loop import train
 
-    result: dict[str, Any] = {"task": task, "steps": steps}
-    for variant in (VARIANTS[0], FAST):
+    runs = []
+    for variant, seed in [(VARIANTS[0], seeds[0]), *((FAST, s) for s in seeds)]:
         overrides = [
-            f"output_dir={out / 'quality' / task / variant.name.replace(' ', '_')}",
-            f"steps={steps}", "eval_every=0", f"save_every={steps}", *variant_overrides(variant),
+            f"output_dir={out / 'quality' / task / f'{variant.name}-{seed}'.replace(' ', '_')}",
+            f"steps={steps}", f"seed={seed}", "eval_every=0", f"save_every={steps}",
+            *variant_overrides(variant),
         ]  # fmt: skip
         started = time.perf_counter()
         metrics = train(load_config(TASK_CONFIG[task], overrides))
-        result[variant.name] = {"dev": metrics, "wall_s": time.perf_counter() - started}
-    return result
+        wall = time.perf_counter() - started
+        runs.append({"variant": variant.name, "seed": seed, "dev": metrics, "wall_s": wall})
+        print(json.dumps(runs[-1]), flush=True)
+    return {"task": task, "steps": steps, "runs": runs}
 
 
 def main(
@@ -121,6 +125,10 @@ def main(
     quality_steps: Annotated[
         int, typer.Option(help="Also train fp32 vs fast this long; 0: no")
     ] = 0,
+    quality_seeds: Annotated[
+        str, typer.Option(help="Seeds of the fast path's quality runs")
+    ] = "13",
+    quality_tasks: Annotated[str, typer.Option(help="Tasks of the quality runs")] = "nli",
     out: Annotated[Path, typer.Option(help="Result JSON")] = Path("runs/train_speed/result.json"),
 ) -> None:
     """Measure every variant on every task; print a table and write the JSON."""
@@ -131,10 +139,12 @@ def main(
             record = measure(task, variant, steps, warmup, limit, work)
             result["runs"].append(record)
             print(format_row(record, result["runs"]), flush=True)
-        if quality_steps:
-            result["quality"].append(quality(task, quality_steps, work))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
+    for task in quality_tasks.split(",") if quality_steps else []:
+        seeds = [int(seed) for seed in quality_seeds.split(",")]
+        result["quality"].append(quality(task, quality_steps, seeds, work))
+        out.write_text(json.dumps(result, indent=2))
 
 
 def format_row(record: dict[str, Any], runs: list[dict[str, Any]]) -> str:

@@ -5,15 +5,23 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
 from road.core.data import NLIExample, QAExample
-from road.core.metrics import accuracy, best_null_threshold, normalize_answer, squad_scores
+from road.core.metrics import (
+    accuracy,
+    best_null_threshold,
+    class_report,
+    normalize_answer,
+    squad_scores,
+)
 from road.core.nli import NLIEncoder, label_probabilities, predicted_label
 from road.core.qa import QAEncoder, QAWindow
 from road.core.qa_decode import decode_answers
 from road.core.rows import Row, pad_rows, row_outputs
+from road.core.tasks import NLI
 
 CROSS_ARTICLE_SUFFIX = "-neg"
 SAME_ARTICLE_SUFFIX = "-same"
@@ -173,7 +181,7 @@ def evaluate_qa(
 
 def evaluate_nli(
     runner: Runner, encoder: NLIEncoder, examples: Sequence[NLIExample], batch_size: int = 64
-) -> dict[str, float]:
+) -> dict[str, Any]:
     rows = encoder.encode(
         [e.premise for e in examples], [e.hypothesis for e in examples], truncate=True
     )
@@ -181,4 +189,9 @@ def evaluate_nli(
     for i, out in run_rows(runner, rows, batch_size):
         logits[i] = out["nli_logits"]
     preds = [predicted_label(scores) for scores in label_probabilities(logits)]
-    return {"accuracy": accuracy([e.label for e in examples], preds), "total": float(len(examples))}
+    golds = [e.label for e in examples]
+    return {
+        "accuracy": accuracy(golds, preds),
+        "total": float(len(examples)),
+        **class_report(golds, preds, NLI.labels),
+    }

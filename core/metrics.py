@@ -6,6 +6,7 @@ import collections
 import re
 import string
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCTUATION = set(string.punctuation)
@@ -82,3 +83,25 @@ def accuracy(gold_labels: Sequence[str], pred_labels: Sequence[str]) -> float:
         raise ValueError("gold and predicted labels differ in length")
     hits = sum(g == p for g, p in zip(gold_labels, pred_labels))
     return 100.0 * hits / max(len(gold_labels), 1)
+
+
+def class_report(
+    golds: Sequence[str], preds: Sequence[str], labels: Sequence[str]
+) -> dict[str, Any]:
+    """Per-class recall and F1 (percent), macro-F1, and the confusion matrix gold → predicted."""
+    confusion = {g: {p: 0 for p in labels} for g in labels}
+    for gold, pred in zip(golds, preds, strict=True):
+        confusion[gold][pred] += 1
+    recall, f1 = {}, {}
+    for label in labels:
+        hits = confusion[label][label]
+        gold_n = sum(confusion[label].values())
+        pred_n = sum(confusion[g][label] for g in labels)
+        recall[label] = 100.0 * hits / gold_n if gold_n else 0.0
+        f1[label] = 200.0 * hits / (gold_n + pred_n) if gold_n + pred_n else 0.0
+    return {
+        "per_class_recall": recall,
+        "per_class_f1": f1,
+        "macro_f1": sum(f1.values()) / len(labels),
+        "confusion": confusion,
+    }

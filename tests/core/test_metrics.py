@@ -137,3 +137,25 @@ def test_accuracy() -> None:
     )
     with pytest.raises(ValueError, match="length"):
         accuracy(["entailment"], [])
+
+
+def test_class_report_counts_confusions_and_per_class_scores() -> None:
+    from road.core.metrics import class_report
+
+    labels = ("entailment", "neutral", "contradiction")
+    golds = ["entailment"] * 4 + ["neutral"] * 2 + ["contradiction"] * 2
+    preds = ["entailment", "entailment", "entailment", "contradiction",
+             "entailment", "neutral", "contradiction", "contradiction"]  # fmt: skip
+    report = class_report(golds, preds, labels)
+    assert report["confusion"]["entailment"] == {
+        "entailment": 3, "neutral": 0, "contradiction": 1
+    }  # fmt: skip
+    assert report["confusion"]["neutral"]["entailment"] == 1
+    assert report["per_class_recall"] == {
+        "entailment": 75.0,
+        "neutral": 50.0,
+        "contradiction": 100.0,
+    }
+    # neutral: 1 hit, 2 gold, 1 predicted → F1 = 2·1/(2+1)
+    assert abs(report["per_class_f1"]["neutral"] - 200 / 3) < 1e-9
+    assert abs(report["macro_f1"] - sum(report["per_class_f1"].values()) / 3) < 1e-9

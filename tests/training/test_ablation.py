@@ -21,7 +21,7 @@ from road.training.ablation import (
     write_doc,
 )
 from road.training.config import load_config
-from road.training.curves import plot_curve, read_losses
+from road.training.curves import plot_curve, read_dev, read_losses
 from road.training.throughput import bundle_throughput, dev_rows
 
 
@@ -133,6 +133,20 @@ def test_curve_png(tmp_path: Path) -> None:
     empty.write_text(json.dumps({"step": 3, "final_dev": {}}) + "\n")
     plot_curve(empty, tmp_path / "img" / "empty.png", "too short to log")
     assert (tmp_path / "img" / "empty.png").is_file()
+
+
+def test_curve_reads_periodic_dev_metrics(tmp_path: Path) -> None:
+    log = tmp_path / "log.jsonl"
+    records = [
+        {"start_step": 0, "precision": "bf16"},
+        {"step": 1, "task": "nli", "loss": 1.1},
+        {"step": 2, "task": "nli", "loss": 0.9, "dev": {"nli": {"accuracy": 55.0}}},
+        {"step": 4, "task": "qa", "loss": 0.7, "dev": {"qa": {"HasAns_f1": 40.5, "f1": 50.0}}},
+    ]
+    log.write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert read_dev(log) == {"dev nli accuracy": [(2, 55.0)], "dev qa HasAns_f1": [(4, 40.5)]}
+    plot_curve(log, tmp_path / "dev.png", "with dev")
+    assert (tmp_path / "dev.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.slow
