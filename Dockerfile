@@ -25,6 +25,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY road ./road
 COPY core ./core
+COPY runtime ./runtime
 COPY service ./service
 COPY training ./training
 COPY export ./export

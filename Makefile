@@ -33,10 +33,10 @@ serve: $(SERVE_STAMP)
 	$(BIN)/road serve $(BUNDLE)
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check core training export service score road tests bench tools
+	$(BIN)/ruff check core training export runtime service score road tests bench tools
 
 typecheck: $(DEV_STAMP)
-	$(BIN)/mypy service export score
+	$(BIN)/mypy runtime service export score
 
 unit: $(DEV_STAMP)
 	$(BIN)/python -m pytest

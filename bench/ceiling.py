@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import WORKLOADS, Setup, measure, pinned_json, road_server, workload
-from road.service.settings import BatchSettings
+from road.runtime.settings import BatchSettings
 
 # Besides the server's own limits, (a) tries one row per run; each is the best of IDEAL_PASSES
 # passes over the same batches (on this shared box two passes differed by up to 15%).

@@ -29,7 +29,7 @@ from bench.harness import (
     setup_from_options,
     workload,
 )
-from road.service.settings import default_bundle
+from road.runtime.settings import default_bundle
 
 NAIVE_PYTHON = Path("/tmp/road-naive-venv/bin/python")
 OPEN_S = 60.0

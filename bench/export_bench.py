@@ -25,7 +25,7 @@ from road.core.nli import NLIEncoder
 from road.core.qa import QAEncoder
 from road.core.rows import Row, pad_rows
 from road.export.invariance import batch_invariance
-from road.service.cpu import available_cpus
+from road.runtime.cpu import available_cpus
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BATCHES = (1, 32)
@@ -50,7 +50,7 @@ def dev_rows(bundle: Path, data: Path, count: int) -> dict[str, list[Row]]:
 
 
 def session(bundle: Path, threads: int) -> ort.InferenceSession:
-    """Opened as the server opens it (road.service.runtime): ORT_ENABLE_ALL, sequential."""
+    """Opened as the server opens it (road.runtime.session): ORT_ENABLE_ALL, sequential."""
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = threads

@@ -70,7 +70,7 @@ def ideal_batches(
 
 
 def open_session(bundle: Path, threads: int) -> ort.InferenceSession:
-    """The same session options as road's runtime (service/runtime.py)."""
+    """The same session options as road's runtime (runtime/session.py)."""
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = threads

@@ -23,10 +23,10 @@ import httpx
 
 from bench.host import free_port, machine, server_process
 from road.core.data import read_nli, read_squad
+from road.runtime.session import Runtime
+from road.runtime.settings import BatchSettings, default_bundle
 from road.score.config import JobConfig
 from road.score.job import run_job
-from road.service.runtime import Runtime
-from road.service.settings import BatchSettings, default_bundle
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 Rows = list[dict[str, Any]]

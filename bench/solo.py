@@ -25,7 +25,7 @@ from bench.ideal_ort import encode_each, ideal_batches, open_session
 from bench.stats import latency_summary
 from bench.workload import Request, load_workload
 from road.core.rows import Row, pad_rows
-from road.service.settings import BatchSettings
+from road.runtime.settings import BatchSettings
 
 
 def request_inputs(rows: Sequence[Row], limits: BatchSettings) -> list[dict[str, np.ndarray]]:

@@ -31,10 +31,10 @@ from road.core.nli import NLIEncoder, label_probabilities, predicted_label
 from road.core.qa import QAEncoder
 from road.core.qa_decode import decode_answers
 from road.core.tasks import GRAPH_INPUTS, NLI, QA
+from road.runtime.protocol import NLIRequest, QARequest
+from road.runtime.settings import BatchSettings
 from road.service.batcher import Batcher
 from road.service.metrics import Metrics
-from road.service.protocol import NLIRequest, QARequest
-from road.service.settings import BatchSettings
 
 CACHE = Path("/tmp/road-bench-graphs")
 MODES = ("shared", "split")

@@ -21,7 +21,7 @@ from road.export.source import Checkpoint, open_checkpoint, pytorch_metrics
 from road.export.targets import Precision, Quantization, Target, check_target, tensorrt_info
 from road.export.variants import ExportOptions, build_variant
 from road.export.writer import provenance, publish, stage_files, task_info
-from road.service.providers import CPU, CUDA, TENSORRT, tensorrt_options
+from road.runtime.providers import CPU, CUDA, TENSORRT, tensorrt_options
 from road.training.evaluate import evaluate_with, torch_runner
 
 # Rows of each task for the batch-invariance measurement.

@@ -9,8 +9,8 @@ import numpy as np
 import onnxruntime as ort
 
 from road.core.evaluation import Runner
-from road.service.cpu import available_cpus
-from road.service.providers import CPU
+from road.runtime.cpu import available_cpus
+from road.runtime.providers import CPU
 
 
 def open_session(

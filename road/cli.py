@@ -114,7 +114,7 @@ def inspect(
     import json
 
     from road.core.errors import BundleError
-    from road.export.report import bundle_report, format_report
+    from road.runtime.report import bundle_report, format_report
 
     try:
         report = bundle_report(bundle)

@@ -95,13 +95,14 @@ def _run(flags: dict[str, Any], batch: dict[str, int]) -> dict[str, Any]:
         typer.echo("error: road score needs pyarrow: pip install 'road[score]'", err=True)
         raise typer.Exit(1) from exc
     from road.core.errors import RoadError
+    from road.runtime.session import SessionOptions
+    from road.runtime.settings import ModelSettings
     from road.score.config import JobConfig, Limits
     from road.score.job import run_job
-    from road.service.runtime import SessionOptions
-    from road.service.settings import ServerSettings
 
-    # The server's settings (ROAD_* env): the job refuses and batches rows as `road serve` would.
-    settings = ServerSettings()
+    # The model layer's settings (ROAD_* env, as `road serve` reads them): the job refuses and
+    # batches rows as the server would.
+    settings = ModelSettings()
     threads = flags.pop("threads")
     session = SessionOptions.from_settings(settings, intra_op_threads=threads)
     try:

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from road.core.errors import RoadError
-from road.service.runtime import SessionOptions
-from road.service.settings import BatchSettings, ServerSettings
+from road.runtime.session import SessionOptions
+from road.runtime.settings import BatchSettings, ModelSettings
 
 Task = Literal["qa", "nli"]
 Engine = Literal["local", "ray"]
@@ -33,7 +33,7 @@ class Limits:
     max_nli_chars: int
 
     @classmethod
-    def from_settings(cls, settings: ServerSettings) -> Limits:
+    def from_settings(cls, settings: ModelSettings) -> Limits:
         return cls(settings.max_question_chars, settings.max_context_chars, settings.max_nli_chars)
 
 
@@ -51,7 +51,7 @@ class JobConfig:
     id_column: str | None = None
     # Rows per shard (and per Ray batch): the unit of resume and of bounded memory.
     chunk_rows: int = 1024
-    limits: Limits = field(default_factory=lambda: Limits.from_settings(ServerSettings()))
+    limits: Limits = field(default_factory=lambda: Limits.from_settings(ModelSettings()))
     batch: BatchSettings = field(default_factory=BatchSettings)
     # ONNX Runtime options, as `road serve` builds them from the same settings.
     session: SessionOptions = field(default_factory=SessionOptions)

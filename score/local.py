@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from road.runtime.session import Runtime
 from road.score.config import JobConfig
 from road.score.inputs import count_rows
 from road.score.job import Plan, Summary, summary
@@ -12,7 +13,6 @@ from road.score.readers import iter_chunks
 from road.score.resume import ChunkDone, JobLog, fingerprint
 from road.score.scorer import Scorer
 from road.score.shards import merge_errors, write_bad_rows, write_results
-from road.service.runtime import Runtime
 
 
 def run_local(config: JobConfig, plan: Plan) -> Summary:

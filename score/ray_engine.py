@@ -19,6 +19,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from road.runtime.session import SessionOptions
+from road.runtime.settings import BatchSettings
 from road.score.config import JobConfig, JobError, Limits, Task
 from road.score.inputs import IdColumn, csv_options, input_format, peek_schema
 from road.score.job import Plan, Summary, summary
@@ -26,8 +28,6 @@ from road.score.readers import RawRow, parse_json_line
 from road.score.resume import ChunkDone, JobLog, fingerprint
 from road.score.scorer import Scorer
 from road.score.shards import merge_errors, result_schema, write_bad_rows, write_results
-from road.service.runtime import SessionOptions
-from road.service.settings import BatchSettings
 
 # Bad rows travel beside the results as JSON in this column, then go to the errors shards.
 BAD = "_bad"
@@ -50,7 +50,7 @@ class ScoreActor:
         session: SessionOptions,
         json_lines: bool,
     ) -> None:
-        from road.service.runtime import Runtime
+        from road.runtime.session import Runtime
 
         runtime = Runtime.load(bundle, session)
         self.scorer = Scorer(runtime, task, ids, limits, batch)

@@ -1,8 +1,8 @@
-"""Scores one chunk of rows with the server's pieces; both engines call it.
+"""Scores one chunk of rows with the model layer the server uses; both engines call it.
 
-Validation (`road.service.protocol`), limits and post-processing (`road.service.heads`),
+Validation (`road.runtime.protocol`), limits and post-processing (`road.runtime.heads`),
 tokenization and windowing (the runtime's encoders), batching by tokens
-(`road.service.packing.plan_batches`) and padding (`road.core.rows`) are the server's own, so a
+(`road.runtime.packing.plan_batches`) and padding (`road.core.rows`) are the server's too, so a
 row gets the answer `/qa` or `/nli` would give it.
 """
 
@@ -17,14 +17,14 @@ from pydantic import BaseModel, ValidationError
 
 from road.core.errors import InputTooLong
 from road.core.rows import Row, pad_rows, row_outputs
+from road.runtime.heads import RowOutput, check_nli, check_qa, nli_responses, qa_response
+from road.runtime.packing import padded_width, plan_for
+from road.runtime.protocol import NLIRequest, QARequest
+from road.runtime.session import Runtime
+from road.runtime.settings import BatchSettings
 from road.score.config import Limits, Task
 from road.score.inputs import TASK_FIELDS, IdColumn
 from road.score.readers import RawRow, Unreadable
-from road.service.heads import RowOutput, check_nli, check_qa, nli_responses, qa_response
-from road.service.packing import padded_width, plan_for
-from road.service.protocol import NLIRequest, QARequest
-from road.service.runtime import Runtime
-from road.service.settings import BatchSettings
 
 T = TypeVar("T")
 Request: TypeAlias = QARequest | NLIRequest

@@ -24,9 +24,9 @@ import numpy as np
 
 from road.core.errors import DeadlineExceeded, InferenceFailed, NotReady, Overloaded
 from road.core.rows import Row, pad_rows, row_outputs, take_rows
-from road.service.packing import padded_width
-from road.service.scheduling import Job, RowOutput, Slot, choose_batch, wait_budget_s
-from road.service.settings import BatchSettings
+from road.runtime.packing import padded_width
+from road.runtime.scheduling import Job, RowOutput, Slot, choose_batch, wait_budget_s
+from road.runtime.settings import BatchSettings
 
 RunBatch = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 log = logging.getLogger(__name__)

@@ -22,9 +22,9 @@ from road.core.errors import DeadlineExceeded, Overloaded
 from road.core.nli import NLIEncoder
 from road.core.qa import QAEncoder, QAWindow
 from road.core.rows import Row
+from road.runtime.heads import check_nli, check_qa, nli_responses, qa_response
+from road.runtime.protocol import NLIRequest, NLIResponse, QARequest, QAResponse
 from road.service.batcher import Batcher, RowOutput
-from road.service.heads import check_nli, check_qa, nli_responses, qa_response
-from road.service.protocol import NLIRequest, NLIResponse, QARequest, QAResponse
 from road.service.settings import ServerSettings
 
 T = TypeVar("T")

@@ -7,9 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response
 
 from road.core.errors import InputTooLong
-from road.service.errors import problem_responses
-from road.service.guard import TIMEOUT_HEADER, deadline, unless_disconnected
-from road.service.protocol import (
+from road.runtime.protocol import (
     Health,
     NLIBatchRequest,
     NLIBatchResponse,
@@ -20,6 +18,8 @@ from road.service.protocol import (
     QARequest,
     QAResponse,
 )
+from road.service.errors import problem_responses
+from road.service.guard import TIMEOUT_HEADER, deadline, unless_disconnected
 from road.service.state import AppState
 
 router = APIRouter()

@@ -7,12 +7,12 @@ import logging
 from collections.abc import Callable
 
 from road.core.errors import NotReady, RoadError
+from road.runtime.protocol import Health, NLIRequest, QARequest
+from road.runtime.providers import warmup_batches
+from road.runtime.session import Runtime, SessionOptions
 from road.service.batcher import Batcher, RunBatch
 from road.service.engine import Engine
 from road.service.metrics import Metrics
-from road.service.protocol import Health, NLIRequest, QARequest
-from road.service.providers import warmup_batches
-from road.service.runtime import Runtime, SessionOptions
 from road.service.settings import ServerSettings
 
 log = logging.getLogger(__name__)

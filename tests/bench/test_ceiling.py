@@ -6,7 +6,7 @@ import pytest
 
 from bench import ceiling, harness
 from bench.workload import build_workload, load_pools, save_workload
-from road.service.settings import default_bundle
+from road.runtime.settings import default_bundle
 
 
 @pytest.mark.integration

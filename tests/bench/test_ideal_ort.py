@@ -8,7 +8,7 @@ import pytest
 from bench.ideal_ort import encode, ideal_batches, parse_limits
 from bench.workload import Request, build_workload, load_pools
 from road.core.rows import Row
-from road.service.settings import default_bundle
+from road.runtime.settings import default_bundle
 
 
 def _rows(lengths: list[int]) -> list[Row]:

@@ -8,7 +8,7 @@ import pytest
 
 from bench import harness
 from bench.null_model import zero_outputs
-from road.service.settings import default_bundle
+from road.runtime.settings import default_bundle
 
 
 def test_zero_outputs_have_every_head_shaped_like_the_batch() -> None:

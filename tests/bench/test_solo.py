@@ -8,7 +8,7 @@ import pytest
 from bench.solo import measure, request_inputs
 from bench.workload import Request, build_workload, load_pools
 from road.core.rows import Row
-from road.service.settings import BatchSettings, default_bundle
+from road.runtime.settings import BatchSettings, default_bundle
 
 
 def _rows(lengths: list[int]) -> list[Row]:

@@ -9,7 +9,7 @@ import pytest
 from bench.two_graphs import split_graph
 from road.core.nli import NLIEncoder
 from road.core.rows import pad_rows
-from road.service.settings import default_bundle
+from road.runtime.settings import default_bundle
 
 
 @pytest.mark.integration

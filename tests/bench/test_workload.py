@@ -18,7 +18,7 @@ from bench.workload import (
     save_workload,
 )
 from road.core.tokenizer import load_tokenizer
-from road.service.settings import default_bundle
+from road.runtime.settings import default_bundle
 
 
 def test_pools_hold_every_dev_example_as_a_request(data_dir: Path) -> None:

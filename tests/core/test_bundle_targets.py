@@ -9,7 +9,7 @@ import pytest
 
 from road.core.bundle import FORMAT_VERSION, MANIFEST, Manifest, load_manifest, write_manifest
 from road.core.errors import BundleError
-from road.service.settings import default_bundle
+from road.runtime.settings import default_bundle
 
 
 def write_raw(bundle: Path, **changes: object) -> Path:

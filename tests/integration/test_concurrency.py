@@ -15,7 +15,7 @@ import pytest
 
 from road.core.bundle import load_manifest
 from road.core.qa import QAEncoder
-from road.service.settings import default_bundle
+from road.runtime.settings import default_bundle
 
 from .server import Server, bundle_under_test, server_process
 from .workload import nli_items, qa_items

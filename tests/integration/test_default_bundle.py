@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from road.core.bundle import load_manifest
-from road.service.settings import default_bundle
+from road.runtime.settings import default_bundle
 
 from .server import running_server
 

@@ -17,7 +17,7 @@ import pytest
 
 from road.core.bundle import load_manifest
 from road.core.nli import NLIEncoder
-from road.service.settings import default_bundle
+from road.runtime.settings import default_bundle
 
 from .faulty_server import fingerprint
 from .server import FAULTY, Server, server_process

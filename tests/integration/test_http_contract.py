@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from road.service.settings import default_bundle
+from road.runtime.settings import default_bundle
 
 from .server import Server, free_port, server_process
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from road.core.qa_decode import decode_answers
-from road.service.runtime import Runtime
+from road.runtime.session import Runtime
 
 from .server import FAULTY, free_port, running_server, server_process
 

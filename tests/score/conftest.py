@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from road.core.data import read_nli, read_squad
+from road.runtime.settings import BatchSettings, default_bundle
 from road.score.config import JobConfig
 from road.score.job import Summary, run_job
-from road.service.settings import BatchSettings, default_bundle
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 QA_DEV = DATA / "qa" / "squadshifts-dev.json.gz"

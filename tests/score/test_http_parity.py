@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
+from road.runtime.session import SessionOptions
+from road.runtime.settings import BatchSettings
 from road.score.job import run_job
 from road.score.shards import read_errors, read_output
-from road.service.runtime import SessionOptions
-from road.service.settings import BatchSettings
 
 from ..integration.server import running_server
 from .conftest import Rows, job_config, write_rows

@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from road.cli import app
+from road.runtime.settings import BatchSettings
 from road.score.config import EXIT_BAD_ROWS, JobError
 from road.score.job import Summary
 from road.score.shards import read_errors, read_output
-from road.service.settings import BatchSettings
 
 from .conftest import Rows, write_rows
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from road.runtime.settings import BatchSettings
 from road.score.config import JobError
 from road.score.shards import read_errors, read_output
-from road.service.settings import BatchSettings
 
 from .conftest import Rows, write_rows
 from .test_job import Score, bad_nli_lines

@@ -11,7 +11,7 @@ import numpy as np
 from road.core.bundle import NLITaskInfo, QATaskInfo, load_manifest
 from road.core.nli import NLIEncoder
 from road.core.qa import QAEncoder
-from road.service.settings import default_bundle
+from road.runtime.settings import default_bundle
 
 
 class RecordingSession:

@@ -6,8 +6,8 @@ import pytest
 
 from road.core.errors import DeadlineExceeded, Overloaded
 from road.core.rows import Row
+from road.runtime.settings import BatchSettings
 from road.service.batcher import Batcher, BatchStats
-from road.service.settings import BatchSettings
 
 from .fakes import RecordingSession
 

@@ -4,9 +4,9 @@ import time
 import pytest
 
 from road.core.errors import DeadlineExceeded, InputTooLong, Overloaded
+from road.runtime.protocol import NLIRequest, QARequest
 from road.service.batcher import Batcher
 from road.service.engine import Engine
-from road.service.protocol import NLIRequest, QARequest
 from road.service.settings import ServerSettings
 
 from .fakes import FakeRuntime, KeywordSession

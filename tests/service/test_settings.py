@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from road.service.settings import BatchSettings, ServerSettings, settings_from_cli
+from road.runtime.settings import BatchSettings
+from road.service.settings import ServerSettings, settings_from_cli
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "service.md"
 

@@ -15,7 +15,7 @@ from road.core.errors import InputTooLong
 from road.core.nli import label_probabilities, predicted_label
 from road.core.qa import QAWindow
 from road.core.qa_decode import decode_answers
-from road.service.protocol import Answer, NLIRequest, NLIResponse, QARequest, QAResponse
+from road.runtime.protocol import Answer, NLIRequest, NLIResponse, QARequest, QAResponse
 
 RowOutput = dict[str, np.ndarray]
 

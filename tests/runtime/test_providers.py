@@ -12,9 +12,9 @@ import pytest
 from road.core.bundle import Manifest, NLITaskInfo, ShapeProfile, Tasks, TensorRTInfo
 from road.core.errors import BundleError
 from road.core.tasks import GRAPH_OUTPUTS
-from road.service import providers
-from road.service import runtime as runtime_module
-from road.service.providers import (
+from road.runtime import providers
+from road.runtime import session as runtime_module
+from road.runtime.providers import (
     CPU,
     CUDA,
     TENSORRT,
@@ -23,8 +23,8 @@ from road.service.providers import (
     tensorrt_options,
     warmup_batches,
 )
-from road.service.runtime import Runtime, SessionOptions
-from road.service.settings import default_bundle
+from road.runtime.session import Runtime, SessionOptions
+from road.runtime.settings import default_bundle
 
 PROFILE = ShapeProfile(opt_batch=16, max_batch=64, opt_sequence=128, max_sequence=256)
 TRT = TensorRTInfo(profile=PROFILE, fp16=True)

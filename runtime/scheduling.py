@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from road.core.rows import Row
-from road.service.packing import padded_width, plan_for
-from road.service.settings import BatchSettings
+from road.runtime.packing import padded_width, plan_for
+from road.runtime.settings import BatchSettings
 
 RowOutput = dict[str, np.ndarray]
 

@@ -4,8 +4,8 @@ from pathlib import Path
 import onnxruntime as ort
 import pytest
 
-from road.service import runtime
-from road.service.cpu import available_cpus, quota_from_cgroup
+from road.runtime import session as runtime
+from road.runtime.cpu import available_cpus, quota_from_cgroup
 from road.service.settings import ServerSettings
 
 
@@ -27,7 +27,7 @@ def test_cgroup_v1_quota_when_there_is_no_v2_file(tmp_path: Path):
 
 
 def test_intra_op_threads_default_to_the_quota_not_the_host(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr("road.service.cpu.quota_from_cgroup", lambda: 1.2)
+    monkeypatch.setattr("road.runtime.cpu.quota_from_cgroup", lambda: 1.2)
     assert available_cpus() == min(2, len(os.sched_getaffinity(0)))
     so = runtime._session_options(runtime.SessionOptions())
     assert so.intra_op_num_threads == available_cpus()

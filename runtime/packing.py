@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from road.service.settings import BatchSettings
+    from road.runtime.settings import BatchSettings
 
 
 def padded_width(longest: int, pad_multiple: int = 1, buckets: Sequence[int] = ()) -> int:

@@ -17,11 +17,11 @@ from road.core.bundle import Manifest, load_manifest
 from road.core.errors import BundleError
 from road.core.nli import NLIEncoder
 from road.core.qa import QAEncoder
-from road.service.cpu import available_cpus
-from road.service.providers import ProviderChoice, engine_cache_dir, select_providers
+from road.runtime.cpu import available_cpus
+from road.runtime.providers import ProviderChoice, engine_cache_dir, select_providers
 
 if TYPE_CHECKING:
-    from road.service.settings import ServerSettings
+    from road.runtime.settings import ModelSettings
 
 log = logging.getLogger(__name__)
 GRAPH_LEVELS = {
@@ -40,12 +40,12 @@ class SessionOptions:
     inter_op_threads: int = 1
     # ORT's level names: disabled, basic, extended, all.
     graph_optimization_level: str = "all"
-    # Restricts provider selection (road.service.providers) to these; empty: all ORT offers.
+    # Restricts provider selection (road.runtime.providers) to these; empty: all ORT offers.
     providers: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(
-        cls, settings: ServerSettings, intra_op_threads: int | None = None
+        cls, settings: ModelSettings, intra_op_threads: int | None = None
     ) -> SessionOptions:
         """The options `road serve` and `road score` open their sessions with."""
         return cls(

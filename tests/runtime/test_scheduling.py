@@ -3,8 +3,8 @@ import asyncio
 import numpy as np
 
 from road.core.rows import Row
-from road.service.scheduling import Job, Slot, choose_batch, wait_budget_s
-from road.service.settings import BatchSettings
+from road.runtime.scheduling import Job, Slot, choose_batch, wait_budget_s
+from road.runtime.settings import BatchSettings
 
 SETTINGS = BatchSettings(
     max_batch_size=2, max_batch_tokens=1000, max_wait_ms=10, max_row_age_ms=100

@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from road.service.packing import batch_cost, padded_width, plan_batches
+from road.runtime.packing import batch_cost, padded_width, plan_batches
 
 
 def test_padded_width_rounds_to_multiple_or_bucket():

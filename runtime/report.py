@@ -13,7 +13,7 @@ import onnxruntime as ort
 
 from road.core.bundle import MANIFEST, load_manifest
 from road.core.errors import BundleError
-from road.service.providers import engine_cache_dir, select_providers
+from road.runtime.providers import engine_cache_dir, select_providers
 
 METRICS = (("qa", "f1"), ("qa", "exact"), ("nli", "accuracy"))
 
