@@ -1,16 +1,20 @@
-"""HTTP schemas: what clients send and receive. The OpenAPI page at /docs is generated from here."""
+"""Each task's request and response: what API clients and `road score` rows send and get back.
+
+The HTTP API's OpenAPI page (/docs) is generated from these and the wrappers in
+`road.service.protocol`.
+"""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class _Schema(BaseModel):
+class Schema(BaseModel):
     # Strict: the API accepts exactly what its schema says ("t" is not a boolean, "2" no int).
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class QARequest(_Schema):
+class QARequest(Schema):
     """Extractive QA: find the answer to `question` as a span of `context`."""
 
     question: str = Field(min_length=1, examples=["Which rivers meet at Lyon?"])
@@ -24,7 +28,7 @@ class QARequest(_Schema):
     )
 
 
-class Answer(_Schema):
+class Answer(Schema):
     """A span of the context: `context[start:end] == answer`; `answer == ""` means no answer."""
 
     answer: str
@@ -39,46 +43,13 @@ class QAResponse(Answer):
     )
 
 
-class NLIRequest(_Schema):
+class NLIRequest(Schema):
     """Natural language inference: does `premise` entail or contradict `hypothesis`?"""
 
     premise: str = Field(min_length=1, examples=["A man is playing a guitar on stage."])
     hypothesis: str = Field(min_length=1, examples=["A man is performing music."])
 
 
-class NLIResponse(_Schema):
+class NLIResponse(Schema):
     label: str = Field(description="entailment, neutral or contradiction")
     scores: dict[str, float] = Field(description="Probability of each label")
-
-
-class QABatchRequest(_Schema):
-    items: list[QARequest] = Field(min_length=1)
-
-
-class QABatchResponse(_Schema):
-    results: list[QAResponse]
-
-
-class NLIBatchRequest(_Schema):
-    items: list[NLIRequest] = Field(min_length=1)
-
-
-class NLIBatchResponse(_Schema):
-    results: list[NLIResponse]
-
-
-class Health(_Schema):
-    status: str
-    bundle: str | None = None
-    precision: str | None = None
-    provider: str | None = None
-
-
-class Problem(_Schema):
-    """RFC 9457 problem details: the one shape of every error response."""
-
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str | None = None
-    field: str | None = None

@@ -26,7 +26,7 @@ from road.core.errors import (
     RoadError,
     Unauthorized,
 )
-from road.runtime.protocol import Problem
+from road.service.protocol import Problem
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"

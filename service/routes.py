@@ -7,19 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response
 
 from road.core.errors import InputTooLong
-from road.runtime.protocol import (
+from road.runtime.protocol import NLIRequest, NLIResponse, QARequest, QAResponse
+from road.service.errors import problem_responses
+from road.service.guard import TIMEOUT_HEADER, deadline, unless_disconnected
+from road.service.protocol import (
     Health,
     NLIBatchRequest,
     NLIBatchResponse,
-    NLIRequest,
-    NLIResponse,
     QABatchRequest,
     QABatchResponse,
-    QARequest,
-    QAResponse,
 )
-from road.service.errors import problem_responses
-from road.service.guard import TIMEOUT_HEADER, deadline, unless_disconnected
 from road.service.state import AppState
 
 router = APIRouter()

@@ -7,12 +7,13 @@ import logging
 from collections.abc import Callable
 
 from road.core.errors import NotReady, RoadError
-from road.runtime.protocol import Health, NLIRequest, QARequest
+from road.runtime.protocol import NLIRequest, QARequest
 from road.runtime.providers import warmup_batches
 from road.runtime.session import Runtime, SessionOptions
 from road.service.batcher import Batcher, RunBatch
 from road.service.engine import Engine
 from road.service.metrics import Metrics
+from road.service.protocol import Health
 from road.service.settings import ServerSettings
 
 log = logging.getLogger(__name__)
