@@ -9,7 +9,6 @@ later session on another machine can evaluate it, distil from it, or continue tr
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -19,6 +18,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import PreTrainedTokenizerBase
 
+from road.core.bundle import sha256_file
 from road.training.checkpoint import CONFIG_FILE, METRICS_FILE, STATE_FILE
 from road.training.config import TrainConfig, save_config
 from road.training.model import RoadStudent
@@ -26,14 +26,6 @@ from road.training.model import RoadStudent
 WEIGHTS_FILE = "model.safetensors"
 COMPACT_FILE = "compact.json"
 DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def save_compact(
@@ -63,7 +55,7 @@ def save_compact(
         "dtype": dtype,
         "step": step,
         "parameters": sum(t.numel() for t in state.values()),
-        "weights_sha256": file_sha256(tmp / WEIGHTS_FILE),
+        "weights_sha256": sha256_file(tmp / WEIGHTS_FILE),
     }
     (tmp / COMPACT_FILE).write_text(json.dumps(record, indent=2))
     shutil.rmtree(path, ignore_errors=True)
@@ -74,7 +66,7 @@ def save_compact(
 def read_compact(path: Path) -> dict[str, Any]:
     """The `compact.json` record, after checking the weights against its fingerprint."""
     record: dict[str, Any] = json.loads((path / COMPACT_FILE).read_text())
-    actual = file_sha256(path / WEIGHTS_FILE)
+    actual = sha256_file(path / WEIGHTS_FILE)
     if actual != record["weights_sha256"]:
         raise ValueError(
             f"{path / WEIGHTS_FILE}: sha256 {actual[:12]}… differs from compact.json's "
