@@ -22,41 +22,14 @@ import numpy as np
 
 from road.core.evaluation import Runner
 from road.core.rows import pad_rows
-from road.export.graph import Exporter, export_graph
+from road.export.graph import export_graph
 from road.export.optimize import missing_fusions, optimize_graph
+from road.export.options import ExportOptions
 from road.export.parity import check_parity, nli_rows, qa_rows
 from road.export.quantize import quantize_int8, quantize_int8_static
 from road.export.runtime import onnx_runner, open_session
 from road.export.source import Checkpoint
-from road.export.targets import Precision, Quantization, Target, to_fp16
-
-
-@dataclass(frozen=True)
-class ExportOptions:
-    """What `road export` builds; see docs/export.md for every knob."""
-
-    target: Target = "cpu"
-    precision: Precision = "int8"
-    quantization: Quantization = "dynamic"
-    optimize: bool = True
-    dev_limit: int | None = None
-    atol: float = 1e-3
-    metric_budget: float = 1.0
-    trt_opt_batch: int = 16
-    trt_max_batch: int = 64
-    trt_opt_sequence: int | None = None
-    calibration_rows: int = 128
-    # External data for the graph's weights; None: when they exceed protobuf's 2 GB.
-    large: bool | None = None
-
-    @property
-    def exporter(self) -> Exporter:
-        fusable = self.optimize and self.target != "tensorrt"
-        return "torchscript" if fusable or self.quantization_mode == "static" else "dynamo"
-
-    @property
-    def quantization_mode(self) -> Quantization | None:
-        return self.quantization if self.precision == "int8" else None
+from road.export.targets import to_fp16
 
 
 @dataclass

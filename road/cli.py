@@ -7,9 +7,16 @@ from typing import Annotated
 
 import typer
 
+from road.export.options import ExportOptions
+from road.options import model_default
 from road.score.command import score as score_command
 
 app = typer.Typer(add_completion=False, no_args_is_help=True)
+# `road export`'s defaults are ExportOptions' (precision's depends on the target: None here).
+EXPORT = {name: model_default(ExportOptions, name) for name in (
+    "target", "quantization", "optimize", "dev_limit", "atol", "metric_budget", "trt_opt_batch",
+    "trt_max_batch",
+)}  # fmt: skip
 
 
 @app.callback()
@@ -62,21 +69,31 @@ def export(
         Path, typer.Argument(help="Checkpoint directory written by `road train`")
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Bundle directory to write")],
-    target: Annotated[str, typer.Option(help="cpu, cuda or tensorrt")] = "cpu",
+    target: Annotated[str, typer.Option(help="cpu, cuda or tensorrt")] = EXPORT["target"],
     precision: Annotated[
         str | None, typer.Option(help="cpu: int8|fp32; cuda, tensorrt: fp16|fp32")
     ] = None,
-    quantization: Annotated[str, typer.Option(help="int8: dynamic or static")] = "dynamic",
-    optimize: Annotated[bool, typer.Option(help="ONNX Runtime transformer fusions")] = True,
+    quantization: Annotated[
+        str, typer.Option(help="int8: dynamic or static")
+    ] = EXPORT["quantization"],
+    optimize: Annotated[
+        bool, typer.Option(help="ONNX Runtime transformer fusions")
+    ] = EXPORT["optimize"],
     dev_limit: Annotated[
         int | None, typer.Option(help="Evaluate the quality gate on the first N dev examples")
-    ] = None,
+    ] = EXPORT["dev_limit"],
     atol: Annotated[
         float, typer.Option(help="Max |logit difference| PyTorch vs ONNX (fp32 graphs)")
-    ] = 1e-3,
-    metric_budget: Annotated[float, typer.Option(help="Max drop in F1/EM/accuracy points")] = 1.0,
-    trt_opt_batch: Annotated[int, typer.Option(help="TensorRT profile: opt batch")] = 16,
-    trt_max_batch: Annotated[int, typer.Option(help="TensorRT profile: max batch")] = 64,
+    ] = EXPORT["atol"],
+    metric_budget: Annotated[
+        float, typer.Option(help="Max drop in F1/EM/accuracy points")
+    ] = EXPORT["metric_budget"],
+    trt_opt_batch: Annotated[
+        int, typer.Option(help="TensorRT profile: opt batch")
+    ] = EXPORT["trt_opt_batch"],
+    trt_max_batch: Annotated[
+        int, typer.Option(help="TensorRT profile: max batch")
+    ] = EXPORT["trt_max_batch"],
 ) -> None:
     """Export a checkpoint to a verified bundle for a target (docs/export.md)."""
     from road.core.errors import RoadError
@@ -134,18 +151,9 @@ def serve(ctx: typer.Context) -> None:
     Every setting is a flag and an env var (ROAD_*); docs/service.md has the table. API keys
     come only from ROAD_API_KEYS or --api-keys-file.
     """
-    from pydantic import ValidationError
-    from pydantic_settings import SettingsError
+    from road.service.main import main as run_server
 
-    from road.service.main import serve as run_server
-    from road.service.settings import settings_from_cli
-
-    try:
-        settings = settings_from_cli(ctx.args)
-    except (ValueError, SettingsError, ValidationError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    run_server(settings)
+    raise typer.Exit(run_server(ctx.args))
 
 
 # `road score` lives with the batch job (road.score); its module imports only typer until it runs.

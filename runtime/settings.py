@@ -62,7 +62,8 @@ class BatchSettings(BaseSettings):
     def batch(self) -> BatchSettings:
         """Just the batching knobs (what `Batcher` and batch jobs take)."""
         fields = set(BatchSettings.model_fields)
-        return BatchSettings.model_validate(self.model_dump(include=fields))
+        # Already validated; constructing (not validating) reads no environment a second time.
+        return BatchSettings.model_construct(**self.model_dump(include=fields))
 
 
 class ModelSettings(BatchSettings):

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from road.core.errors import RoadError
-from road.runtime.session import SessionOptions
 from road.runtime.settings import BatchSettings, ModelSettings
+from road.score.settings import job_settings
+
+if TYPE_CHECKING:
+    # Loads onnxruntime; `road score --help` reads this module's defaults without it.
+    from road.runtime.session import SessionOptions
 
 Task = Literal["qa", "nli"]
 Engine = Literal["local", "ray"]
@@ -39,7 +43,7 @@ class Limits:
 
 @dataclass(frozen=True)
 class JobConfig:
-    """One `road score` run. Limits and batch knobs default to the server's (ROAD_* env)."""
+    """One `road score` run. Limits and batch knobs default to the model layer's defaults."""
 
     bundle: Path
     inputs: tuple[str, ...]
@@ -51,10 +55,10 @@ class JobConfig:
     id_column: str | None = None
     # Rows per shard (and per Ray batch): the unit of resume and of bounded memory.
     chunk_rows: int = 1024
-    limits: Limits = field(default_factory=lambda: Limits.from_settings(ModelSettings()))
-    batch: BatchSettings = field(default_factory=BatchSettings)
+    limits: Limits = field(default_factory=lambda: Limits.from_settings(job_settings({})))
+    batch: BatchSettings = field(default_factory=lambda: job_settings({}).batch)
     # ONNX Runtime options, as `road serve` builds them from the same settings.
-    session: SessionOptions = field(default_factory=SessionOptions)
+    session: SessionOptions = field(default_factory=lambda: _default_session())
     overwrite: bool = False
     progress: bool = True
     ray_actors: int = 1
@@ -74,3 +78,9 @@ class JobConfig:
             "pad_multiple": self.batch.pad_multiple,
             "pad_buckets": list(self.batch.pad_buckets),
         }
+
+
+def _default_session() -> SessionOptions:
+    from road.runtime.session import SessionOptions
+
+    return SessionOptions()

@@ -7,12 +7,13 @@ import time
 from road.runtime.session import Runtime
 from road.score.config import JobConfig
 from road.score.inputs import count_rows
-from road.score.job import Plan, Summary, summary
+from road.score.plan import Plan
 from road.score.progress import RowProgress
 from road.score.readers import iter_chunks
 from road.score.resume import ChunkDone, JobLog, fingerprint
 from road.score.scorer import Scorer
 from road.score.shards import merge_errors, write_bad_rows, write_results
+from road.score.summary import Summary, summary
 
 
 def run_local(config: JobConfig, plan: Plan) -> Summary:

@@ -23,11 +23,12 @@ from road.runtime.session import SessionOptions
 from road.runtime.settings import BatchSettings
 from road.score.config import JobConfig, JobError, Limits, Task
 from road.score.inputs import IdColumn, csv_options, input_format, peek_schema
-from road.score.job import Plan, Summary, summary
+from road.score.plan import Plan
 from road.score.readers import RawRow, parse_json_line
 from road.score.resume import ChunkDone, JobLog, fingerprint
 from road.score.scorer import Scorer
 from road.score.shards import merge_errors, result_schema, write_bad_rows, write_results
+from road.score.summary import Summary, summary
 
 # Bad rows travel beside the results as JSON in this column, then go to the errors shards.
 BAD = "_bad"

@@ -1,4 +1,8 @@
-"""`road serve`: build settings once, create the app, run uvicorn, drain on SIGTERM."""
+"""`road serve`: build settings once, create the app, run uvicorn, drain on SIGTERM.
+
+`main` is the one place `ServerSettings` are built from the command line and the environment;
+everything below it (`create_app`, `AppState`, the engine, the routes) is handed them.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,20 @@ import logging
 import logging.config
 import math
 import signal
+import sys
 import time
+from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from road.service.app import create_app
 from road.service.logs import logging_config
-from road.service.settings import ServerSettings
+from road.service.settings import ServerSettings, settings_from_cli
 from road.service.state import AppState, RunWrapper
 
 log = logging.getLogger(__name__)
@@ -47,6 +55,21 @@ class DrainingServer(uvicorn.Server):
         if self._drain_until is not None and time.monotonic() >= self._drain_until:
             return True
         return await super().on_tick(counter)
+
+
+# Exit status for settings that do not parse or validate, as for any usage error.
+EXIT_USAGE = 2
+
+
+def main(args: Sequence[str], wrap_run: RunWrapper | None = None) -> int:
+    """`road serve ARGS`: settings from ROAD_* env and flags, then serve; the exit status."""
+    try:
+        settings = settings_from_cli(args)
+    except (ValueError, SettingsError, ValidationError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    serve(settings, wrap_run)
+    return 0
 
 
 def serve(settings: ServerSettings, wrap_run: RunWrapper | None = None) -> None:

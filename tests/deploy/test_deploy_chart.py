@@ -357,6 +357,8 @@ def test_batch_cronjob_scenario(scenario_objects: dict[str, list[Manifest]]) -> 
         assert score["command"] == [
             "road",
             "score",
+            "--env-prefix",
+            "ROAD_",
             "--bundle",
             bundle,
             "--input",

@@ -24,8 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from road.service.batcher import RunBatch
-from road.service.main import serve
-from road.service.settings import settings_from_cli
+from road.service.main import main
 
 
 def fingerprint(input_ids: np.ndarray) -> str:
@@ -56,4 +55,4 @@ def faulty(run: RunBatch) -> RunBatch:
 
 
 if __name__ == "__main__":
-    serve(settings_from_cli(sys.argv[1:]), wrap_run=faulty)
+    sys.exit(main(sys.argv[1:], wrap_run=faulty))

@@ -295,9 +295,13 @@ containers:
   - name: score
     image: {{ include "road.image" . }}
     imagePullPolicy: {{ .Values.image.pullPolicy }}
+    # --env-prefix ROAD_: the ConfigMap's server settings, so the job refuses and batches rows
+    # as the server does (`road score` reads no environment unless told to).
     command:
       - road
       - score
+      - --env-prefix
+      - ROAD_
       - --bundle
       - {{ include "road.bundlePath" . | quote }}
       - --input
