@@ -46,11 +46,12 @@ test: lint typecheck unit
 train: $(DEV_STAMP)
 	$(BIN)/road train training/configs/student.yaml
 
-# The distillation ablation (docs/distillation.md): 2 teachers + 7 students trained, table + curves.
+# The distillation ablation (docs/distillation.md, bench/ablation/): 2 teachers + 7 students
+# trained, table + curves.
 # Shorter runs, same budget for every student: make ablation ABLATION_ARGS="--steps 300".
 ABLATION_ARGS ?=
 ablation: $(DEV_STAMP)
-	$(BIN)/python -m road.training.ablation $(ABLATION_ARGS)
+	$(BIN)/python -m bench.ablation $(ABLATION_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -158,3 +158,31 @@ def test_a_lazy_or_relative_import_of_the_server_is_caught() -> None:
     edges = module_edges(imported_names(source, "road.score.fake", False), MODULES)
     assert {"road.score.scorer", "road.runtime.heads"} <= edges
     assert not any(_in_package(name, HTTP) for name in edges)
+
+
+def package_path(start: str, package: str, graph: dict[str, set[str]]) -> list[str] | None:
+    """The first import chain from `start` into `package`, or None."""
+    seen = {start}
+    stack: list[list[str]] = [[start]]
+    while stack:
+        chain = stack.pop()
+        for nxt in sorted(graph.get(chain[-1], ())):
+            if _in_package(nxt, package):
+                return [*chain, nxt]
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append([*chain, nxt])
+    return None
+
+
+def test_training_never_reaches_export() -> None:
+    """Export builds on training (it evaluates checkpoints); the reverse import is a cycle.
+
+    The ablation runner, which trains, exports and times, lives in bench/ for that reason.
+    """
+    assert "road.training.evaluate" in GRAPH["road.export.pipeline"]
+    for module in sorted(m for m in MODULES if _in_package(m, "road.training")):
+        chain = package_path(module, "road.export", GRAPH)
+        assert chain is None, f"{module} reaches road.export: {' -> '.join(chain or [])}"
+    graph = {**GRAPH, "road.training.fake": {"road.training.loop", "road.export.pipeline"}}
+    assert package_path("road.training.fake", "road.export", graph) is not None

@@ -1,15 +1,14 @@
-"""The ablation runner's pieces: per-run configs, the results table, curves, throughput."""
+"""The ablation runner's pieces: per-run configs, the results table, the reference teacher."""
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import pytest
 
-from road.training import ablation
-from road.training.ablation import (
+from bench.ablation import runner as ablation
+from bench.ablation.runner import (
     BEGIN,
     END,
     Entry,
@@ -21,8 +20,6 @@ from road.training.ablation import (
     write_doc,
 )
 from road.training.config import load_config
-from road.training.curves import plot_curve, read_dev, read_losses
-from road.training.throughput import bundle_throughput, dev_rows
 
 
 def args(**kwargs: object) -> argparse.Namespace:
@@ -93,10 +90,10 @@ def test_table_and_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     doc = tmp_path / "distillation.md"
     doc.write_text(f"# T\n\n{BEGIN}\nnot yet run\n{END}\n\nafter\n")
     monkeypatch.setattr(ablation, "DOC", doc)
-    write_doc(entries, "python -m road.training.ablation --steps 5")
+    write_doc(entries, "python -m bench.ablation --steps 5")
     written = doc.read_text()
     assert "not yet run" not in written and written.endswith(f"{END}\n\nafter\n")
-    assert "Produced by `python -m road.training.ablation --steps 5`." in written
+    assert "Produced by `python -m bench.ablation --steps 5`." in written
     assert "6-layer teacher graph" in written
 
 
@@ -118,47 +115,6 @@ def test_distilled_students_name_the_reference_and_a_trained_teacher() -> None:
     text = teachers_of(weighted)
     assert text == "qa: default-student + teacher-qa; nli: default-student + teacher-nli"
     assert teachers_of(run_config("2-multitask", "ablation-2-multitask.yaml", [], args())) == "–"
-
-
-def test_curve_png(tmp_path: Path) -> None:
-    log = tmp_path / "log.jsonl"
-    records = [
-        {"step": s, "task": "qa", "loss": 3.0 / s, "gold": 2.0 / s, "lr": 1e-4} for s in (1, 2, 3)
-    ]
-    log.write_text("".join(json.dumps(r) + "\n" for r in [*records, {"step": 3, "final_dev": {}}]))
-    assert read_losses(log)["gold"] == [(1, 2.0), (2, 1.0), (3, 2.0 / 3)]
-    plot_curve(log, tmp_path / "img" / "run.png", "run")
-    assert (tmp_path / "img" / "run.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    empty = tmp_path / "empty.jsonl"
-    empty.write_text(json.dumps({"step": 3, "final_dev": {}}) + "\n")
-    plot_curve(empty, tmp_path / "img" / "empty.png", "too short to log")
-    assert (tmp_path / "img" / "empty.png").is_file()
-
-
-def test_curve_reads_periodic_dev_metrics(tmp_path: Path) -> None:
-    log = tmp_path / "log.jsonl"
-    records = [
-        {"start_step": 0, "precision": "bf16"},
-        {"step": 1, "task": "nli", "loss": 1.1},
-        {"step": 2, "task": "nli", "loss": 0.9, "dev": {"nli": {"accuracy": 55.0}}},
-        {"step": 4, "task": "qa", "loss": 0.7, "dev": {"qa": {"HasAns_f1": 40.5, "f1": 50.0}}},
-    ]
-    log.write_text("".join(json.dumps(r) + "\n" for r in records))
-    assert read_dev(log) == {"dev nli accuracy": [(2, 55.0)], "dev qa HasAns_f1": [(4, 40.5)]}
-    plot_curve(log, tmp_path / "dev.png", "with dev")
-    assert (tmp_path / "dev.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.mark.slow
-def test_bundle_throughput(tiny_checkpoint: Path, tmp_path: Path) -> None:
-    from road.export.pipeline import export_bundle
-
-    export_bundle(tiny_checkpoint, tmp_path / "bundle", precision="fp32")
-    config = load_config(tiny_checkpoint / "train_config.yaml")
-    assert len(dev_rows(config, tiny_checkpoint, "nli", 4)) == 4
-    result = bundle_throughput(tmp_path / "bundle", config, tiny_checkpoint, rows=16)
-    assert set(result) == {"qa", "nli"}
-    assert all(v > 0 for r in result.values() for v in r.values())
 
 
 def test_reference_teacher_is_scored_once_on_the_ablation_dev_examples(

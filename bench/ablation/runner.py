@@ -1,7 +1,7 @@
 """The distillation ablation of docs/distillation.md: three teachers, seven students, one table.
 
-    python -m road.training.ablation [--steps N] [--teacher-steps N] [--train-limit N]
-                                     [--dev-limit N] [--set key=value ...] [--skip-export]
+    python -m bench.ablation [--steps N] [--teacher-steps N] [--train-limit N]
+                             [--dev-limit N] [--set key=value ...] [--skip-export]
 
 Trains what is not trained yet (`road train` resumes from checkpoint-last), scores the reference
 teacher on the same dev examples, exports one model per architecture (6-layer teacher, 3-layer
@@ -21,11 +21,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import road.training
+from bench.ablation.curves import plot_curve
+from bench.ablation.throughput import bundle_throughput
+from road.core.errors import RoadError
+from road.export.pipeline import export_bundle
 from road.training.config import TrainConfig, load_config
-from road.training.curves import plot_curve
 from road.training.loop import FINAL, train
 
-CONFIGS = Path(__file__).resolve().parent / "configs"
+# The runs are ordinary training configs, shipped with road.training (`road train` takes them).
+CONFIGS = Path(road.training.__file__).resolve().parent / "configs"
+COMMAND = "python -m bench.ablation"
 DOC = Path("docs/distillation.md")
 PLOTS = Path("docs/img/distillation")
 RESULTS = Path("runs/ablation")
@@ -110,10 +116,6 @@ def checkpoint_of(entry: Entry) -> Path:
 
 def measure(entry: Entry, dev_limit: int | None) -> None:
     """Export to a static INT8 CPU bundle (what road ships), then time it; failures are shown."""
-    from road.core.errors import RoadError
-    from road.export.pipeline import export_bundle
-    from road.training.throughput import bundle_throughput
-
     final = checkpoint_of(entry)
     bundle = Path(entry.config.output_dir) / "bundle-int8"
     try:
@@ -221,7 +223,7 @@ def save_results(entries: list[Entry]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, help="steps of every student (same budget)")
     parser.add_argument("--teacher-steps", type=int, help="steps of every teacher")
     parser.add_argument("--dev-limit", type=int, help="score the first N dev examples per task")
@@ -242,7 +244,7 @@ def main(argv: list[str] | None = None) -> None:
             if entry.name in TIMED:
                 measure(entry, args.dev_limit)
         save_results(entries)
-    write_doc(entries, " ".join(["python -m road.training.ablation", *argv]))
+    write_doc(entries, " ".join([COMMAND, *argv]))
 
 
 if __name__ == "__main__":
