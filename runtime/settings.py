@@ -1,7 +1,8 @@
 """Model-layer settings: the bundle, its session, batching and input limits (ROAD_* env vars).
 
 `road serve` extends them with its HTTP settings (`road.service.settings.ServerSettings`);
-`road score` reads these alone. docs/service.md has the table of every setting.
+`road score` takes these alone, from its flags, and reads the environment only when asked
+(`road.score.settings`, docs/score.md). docs/service.md has the table of every setting.
 """
 
 from __future__ import annotations
