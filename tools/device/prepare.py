@@ -32,7 +32,8 @@ LIMIT_BYTES = 64 * 2**20
 # Packages training needs that the device image does not hold (its package list, KINDS.md).
 WHEELS = ("pydantic", "pydantic-core", "annotated-types", "typing-inspection")
 MINILM_FILES = (
-    "config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
+    "config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+    "vocab.txt",
 )  # fmt: skip
 
 
