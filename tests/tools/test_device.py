@@ -54,8 +54,13 @@ def test_train_sh_returns_pieces_that_unpack_to_a_verified_checkpoint(
         (repo / part).symlink_to(ROOT / part)
     config = nested(train_overrides(tiny_data, tiny_init, tmp_path / "unused"))
     (repo / "tiny-teacher.yaml").write_text(yaml.safe_dump(config))
-    env = {**os.environ, "OUT": str(out), "ROAD_DEVICE_WORK": str(tmp_path / "work"),
-           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "OMP_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "OUT": str(out),
+        "ROAD_DEVICE_WORK": str(tmp_path / "work"),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "OMP_NUM_THREADS": "1",
+    }
     result = subprocess.run(["bash", "tools/device/train.sh", "tiny-teacher.yaml"], cwd=repo,
                             env=env, capture_output=True, text=True, timeout=600)  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
