@@ -100,7 +100,8 @@ def describe(bundle: Path, rows: dict[str, list[Row]], threads: int) -> dict[str
     def runner(inputs: dict[str, Any]) -> dict[str, Any]:
         return dict(zip(names, sess.run(names, inputs)))
 
-    invariance = batch_invariance(runner, rows["qa"], rows["nli"], batch_size=32)
+    specs = {spec.name: spec for spec in manifest.tasks.specs()}
+    invariance = batch_invariance(runner, {specs[name]: rows[name] for name in rows}, batch_size=32)
     quality = manifest.quality
     return {
         "bundle": str(bundle),

@@ -20,8 +20,12 @@ import typer
 
 # (label, frame name prefixes), matched against each frame's "function (file:line)" text.
 CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("tokenization", ("QAEncoder.encode", "NLIEncoder.encode")),
-    ("span decoding and responses", ("Engine._decode_all", "nli_responses")),
+    # Frame names of today's heads, and of the engine before tasks were data (older profiles).
+    ("tokenization", ("QAEncoder.encode", "TextEncoder.encode", "NLIEncoder.encode")),
+    (
+        "span decoding and responses",
+        ("SpanHead.decode", "ClassificationHead.decode", "Engine._decode_all", "nli_responses"),
+    ),
     ("HTTP app (FastAPI, Starlette, middleware, routes)", ("RequestResponseCycle.run_asgi",)),
     ("batcher", ("Batcher.",)),
     ("HTTP parsing", ("HttpToolsProtocol.",)),

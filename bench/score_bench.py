@@ -33,7 +33,7 @@ Rows = list[dict[str, Any]]
 
 
 def nli_rows(count: int) -> Rows:
-    encoder = Runtime.load(default_bundle()).nli_encoder
+    encoder = Runtime.load(default_bundle()).heads["nli"].encoder  # type: ignore[attr-defined]
     rows = []
     for e in read_nli(DATA / "nli" / "vitaminc-dev.jsonl.gz"):
         ids = encoder.tokenizer.encode(e.premise, e.hypothesis).ids

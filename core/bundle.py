@@ -8,18 +8,36 @@ do not match, naming the file.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import ItemsView, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    ValidationError,
+    model_validator,
+)
 
 from road.core.errors import BundleError
-from road.core.tasks import GRAPH_INPUTS, NLI, QA
+from road.core.qa import Windowing
+from road.core.tasks import (
+    DEFAULT_TASKS,
+    GRAPH_INPUTS,
+    NLI,
+    QA,
+    SPAN_FIELDS,
+    TaskKind,
+    TaskSpec,
+)
 
-FORMAT_VERSION = 2
-# Version 1 manifests are version 2 ones without the execution fields (all defaulted), so a
-# version 2 reader loads them unchanged.
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+# Version 1 manifests are version 2 ones without the execution fields (all defaulted); version
+# 3 adds tasks beyond the default two and each task's input `fields`, which older manifests
+# take from the default task of the same name. A version 3 reader loads all three.
+READABLE_VERSIONS = (1, 2, 3)
 MANIFEST = "manifest.json"
 
 
@@ -27,9 +45,12 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class QATaskInfo(_Frozen):
+class SpanTaskInfo(_Frozen):
+    """A span-extraction task: its outputs, windowing and tuned no-answer threshold."""
+
     kind: Literal["span_extraction"] = "span_extraction"
-    outputs: tuple[str, ...] = QA.outputs
+    outputs: tuple[str, ...]
+    fields: tuple[str, ...] = SPAN_FIELDS
     max_seq_len: int
     doc_stride: int
     max_question_tokens: int
@@ -37,17 +58,78 @@ class QATaskInfo(_Frozen):
     # No answer when null logit - best span logit exceeds this; tuned on dev at export.
     null_threshold: float = 0.0
 
+    @property
+    def window(self) -> Windowing:
+        return Windowing(self.max_seq_len, self.doc_stride, self.max_question_tokens)
 
-class NLITaskInfo(_Frozen):
+
+class ClassificationTaskInfo(_Frozen):
+    """A classification task: its output, labels (in logit order) and input fields."""
+
     kind: Literal["classification"] = "classification"
-    outputs: tuple[str, ...] = NLI.outputs
-    labels: tuple[str, ...] = NLI.labels
+    outputs: tuple[str, ...]
+    labels: tuple[str, ...] = Field(min_length=2)
+    fields: tuple[str, ...] = Field(min_length=1, max_length=2)
     max_seq_len: int
 
 
-class Tasks(_Frozen):
-    qa: QATaskInfo | None = None
-    nli: NLITaskInfo | None = None
+TaskInfo = Annotated[SpanTaskInfo | ClassificationTaskInfo, Field(discriminator="kind")]
+
+
+def QATaskInfo(**values: Any) -> SpanTaskInfo:  # noqa: N802 - reads as the class it was
+    """The default QA task's manifest entry."""
+    return SpanTaskInfo(**{"outputs": QA.outputs, **values})
+
+
+def NLITaskInfo(**values: Any) -> ClassificationTaskInfo:  # noqa: N802
+    """The default NLI task's manifest entry."""
+    defaults = {"outputs": NLI.outputs, "labels": NLI.labels, "fields": NLI.fields}
+    return ClassificationTaskInfo(**{**defaults, **values})
+
+
+class Tasks(RootModel[dict[str, TaskInfo]]):
+    """The bundle's tasks by name, in graph-output order; `tasks.NAME` is None when absent."""
+
+    def __init__(self, root: dict[str, Any] | None = None, /, **by_name: Any) -> None:
+        entries = root if root is not None else by_name
+        super().__init__({name: info for name, info in entries.items() if info is not None})
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            return super().__getattr__(name)  # type: ignore[misc]
+        return self.root.get(name)
+
+    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
+        return iter(self.root)
+
+    def __len__(self) -> int:
+        return len(self.root)
+
+    def items(self) -> ItemsView[str, SpanTaskInfo | ClassificationTaskInfo]:
+        return self.root.items()
+
+    def specs(self) -> list[TaskSpec]:
+        return [spec_of(name, info) for name, info in self.root.items()]
+
+
+def spec_of(name: str, info: SpanTaskInfo | ClassificationTaskInfo) -> TaskSpec:
+    labels = info.labels if isinstance(info, ClassificationTaskInfo) else ()
+    return TaskSpec(name, TaskKind(info.kind), info.outputs, labels, info.fields)
+
+
+def _upgrade_tasks(tasks: Any) -> Any:
+    """Version 1-2 task entries: drop absent tasks, take `fields` from the default task."""
+    if not isinstance(tasks, dict):
+        return tasks
+    upgraded = {}
+    for name, info in tasks.items():
+        if info is None:
+            continue
+        default = DEFAULT_TASKS.get(name)
+        if isinstance(info, dict) and default is not None and "fields" not in info:
+            info = {**info, "fields": default.fields}
+        upgraded[name] = info
+    return upgraded
 
 
 class ShapeProfile(_Frozen):
@@ -101,15 +183,24 @@ class Manifest(_Frozen):
             raise ValueError(f"quantization {self.quantization!r} with precision {self.precision}")
         if (self.target == "tensorrt") != (self.tensorrt is not None):
             raise ValueError("target tensorrt and the tensorrt section go together")
+        missing = [
+            o for _, info in self.tasks.items() for o in info.outputs if o not in self.outputs
+        ]
+        if missing:
+            raise ValueError(f"task outputs {missing} are not graph outputs")
         return self
 
     @model_validator(mode="before")
     @classmethod
     def _upgrade(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        version = data.get("format_version")
         # Version 1 had dynamic quantisation only and did not say so.
-        version_1 = isinstance(data, dict) and data.get("format_version") == 1
-        if version_1 and data.get("precision") == "int8" and "quantization" not in data:
+        if version == 1 and data.get("precision") == "int8" and "quantization" not in data:
             data = {**data, "quantization": "dynamic"}
+        if version in (1, 2) and "tasks" in data:
+            data = {**data, "tasks": _upgrade_tasks(data["tasks"])}
         return data
 
 

@@ -1,10 +1,11 @@
-"""Readers for SQuAD JSON (v1.1/v2.0) and NLI JSON lines, plain or gzip-compressed."""
+"""Readers for SQuAD JSON (span extraction) and labelled JSON lines (classification), plain or
+gzip-compressed."""
 
 from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -22,6 +23,15 @@ class QAExample:
     context: str
     answers: tuple[str, ...]
     answer_starts: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ClassificationExample:
+    """One or two texts (a task's `fields`, in order) and their gold label."""
+
+    id: str
+    texts: tuple[str, ...]
+    label: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,20 +71,33 @@ def read_squad(path: str | Path) -> list[QAExample]:
     return examples
 
 
-def iter_nli(path: str | Path) -> Iterator[NLIExample]:
+def iter_classification(
+    path: str | Path, fields: Sequence[str], labels: Sequence[str]
+) -> Iterator[ClassificationExample]:
+    """JSON lines with the task's `fields`, a `label` among `labels` and an optional `id`."""
     with open_text(path) as handle:
         for number, line in enumerate(handle):
             if not line.strip():
                 continue
             record = json.loads(line)
-            if record["label"] not in NLI.labels:
+            if record["label"] not in labels:
                 raise ValueError(f"{path}:{number + 1}: unknown label {record['label']!r}")
-            yield NLIExample(
+            yield ClassificationExample(
                 id=str(record.get("id", number)),
-                premise=record["premise"],
-                hypothesis=record["hypothesis"],
+                texts=tuple(str(record[name]) for name in fields),
                 label=record["label"],
             )
+
+
+def read_classification(
+    path: str | Path, fields: Sequence[str], labels: Sequence[str]
+) -> list[ClassificationExample]:
+    return list(iter_classification(path, fields, labels))
+
+
+def iter_nli(path: str | Path) -> Iterator[NLIExample]:
+    for ex in iter_classification(path, NLI.fields, NLI.labels):
+        yield NLIExample(id=ex.id, premise=ex.texts[0], hypothesis=ex.texts[1], label=ex.label)
 
 
 def read_nli(path: str | Path) -> list[NLIExample]:

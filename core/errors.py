@@ -66,3 +66,11 @@ class PayloadTooLarge(RoadError):
     def __init__(self, limit: int) -> None:
         super().__init__(f"the request body is larger than the limit of {limit} bytes")
         self.limit = limit
+
+
+class TaskNotFound(RoadError):
+    """The bundle does not hold the task a request names."""
+
+    def __init__(self, task: str, served: tuple[str, ...]) -> None:
+        super().__init__(f"this bundle serves no task {task!r} (it serves: {', '.join(served)})")
+        self.task = task

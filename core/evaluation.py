@@ -1,124 +1,49 @@
-"""Dev-set evaluation against any runner (PyTorch in training, ONNX Runtime in the export gate)."""
+"""Dev-set evaluation per task kind, against any runner (PyTorch in training, ONNX at export)."""
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from road.core.data import NLIExample, QAExample
-from road.core.metrics import (
-    accuracy,
-    best_null_threshold,
-    class_report,
-    normalize_answer,
-    squad_scores,
+from road.core.classification import TextEncoder, label_probabilities, predicted_label
+from road.core.data import ClassificationExample, QAExample
+from road.core.metrics import accuracy, best_null_threshold, class_report, squad_scores
+from road.core.negatives import (
+    CROSS_ARTICLE_SUFFIX,
+    SAME_ARTICLE_SUFFIX,
+    same_article_unanswerable,
+    with_negatives,
+    with_unanswerable,
 )
-from road.core.nli import NLIEncoder, label_probabilities, predicted_label
 from road.core.qa import QAEncoder, QAWindow
 from road.core.qa_decode import decode_answers
-from road.core.rows import Row, pad_rows, row_outputs
-from road.core.tasks import NLI
+from road.core.rows import Row, Runner, length_sorted_batches, run_batches
+from road.core.tasks import QA
 
-CROSS_ARTICLE_SUFFIX = "-neg"
-SAME_ARTICLE_SUFFIX = "-same"
-
-Runner = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
-"""Maps padded graph inputs to the graph's named outputs."""
-
-
-def with_unanswerable(examples: Sequence[QAExample], fraction: float, seed: int) -> list[QAExample]:
-    """Adds unanswerable pairs: questions paired with a paragraph of another article."""
-    rng = random.Random(seed)
-    contexts = sorted({(ex.title, ex.context) for ex in examples})
-    extra = []
-    for ex in rng.sample(list(examples), int(len(examples) * fraction)):
-        title, context = rng.choice(contexts)
-        while title == ex.title and len({t for t, _ in contexts}) > 1:
-            title, context = rng.choice(contexts)
-        extra.append(
-            replace(
-                ex,
-                id=f"{ex.id}{CROSS_ARTICLE_SUFFIX}",
-                title=title,
-                context=context,
-                answers=(),
-                answer_starts=(),
-            )
-        )
-    return [*examples, *extra]
-
-
-def same_article_unanswerable(
-    examples: Sequence[QAExample], fraction: float, seed: int
-) -> list[QAExample]:
-    """Harder unanswerable pairs: a question on another paragraph of its own article.
-
-    The paragraph is on the question's topic but must not contain any of its gold answers
-    (normalised text); a question whose article has no such paragraph gets no negative.
-    """
-    rng = random.Random(seed)
-    # Per article, its paragraphs and their normalised text (once: an article may have
-    # thousands of paragraphs, like SQuADShifts' single reddit "article").
-    by_title: dict[str, dict[str, str]] = {}
-    for ex in examples:
-        paragraphs = by_title.setdefault(ex.title, {})
-        if ex.context not in paragraphs:
-            paragraphs[ex.context] = normalize_answer(ex.context)
-    negatives = []
-    for ex in rng.sample(list(examples), int(len(examples) * fraction)):
-        golds = [normalize_answer(a) for a in ex.answers if normalize_answer(a)]
-        paragraphs = by_title[ex.title]
-        negative = _pick_paragraph(rng, list(paragraphs), paragraphs, ex.context, golds)
-        if negative is not None:
-            negatives.append(
-                replace(
-                    ex,
-                    id=f"{ex.id}{SAME_ARTICLE_SUFFIX}",
-                    context=negative,
-                    answers=(),
-                    answer_starts=(),
-                )
-            )
-    return negatives
-
-
-def _pick_paragraph(
-    rng: random.Random,
-    order: list[str],
-    normalised: dict[str, str],
-    own: str,
-    golds: list[str],
-) -> str | None:
-    """A random paragraph other than `own` that holds none of `golds`, or None."""
-    for k in rng.sample(range(len(order)), len(order)):
-        context = order[k]
-        if context != own and not any(g in normalised[context] for g in golds):
-            return context
-    return None
-
-
-def with_negatives(
-    examples: Sequence[QAExample], cross_fraction: float, same_fraction: float, seed: int
-) -> list[QAExample]:
-    """The examples, other-article negatives (`-neg`), then same-article ones (`-same`)."""
-    cross = with_unanswerable(examples, cross_fraction, seed)
-    return [*cross, *same_article_unanswerable(examples, same_fraction, seed + 1)]
+__all__ = [
+    "CROSS_ARTICLE_SUFFIX",
+    "SAME_ARTICLE_SUFFIX",
+    "Runner",
+    "evaluate_classification",
+    "evaluate_span",
+    "same_article_unanswerable",
+    "with_negatives",
+    "with_unanswerable",
+]
 
 
 def run_rows(
-    runner: Runner, rows: Sequence[Row], batch_size: int
+    runner: Runner,
+    rows: Sequence[Row],
+    batch_size: int,
+    token_outputs: Collection[str] = QA.token_outputs,
 ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
     """Runs rows in length-sorted batches; yields (row index, that row's unpadded outputs)."""
-    order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
-    for begin in range(0, len(order), batch_size):
-        chunk = order[begin : begin + batch_size]
-        outputs = runner(pad_rows([rows[i] for i in chunk]))
-        for j, i in enumerate(chunk):
-            yield i, row_outputs(outputs, j, len(rows[i]))
+    outputs = run_batches(runner, rows, length_sorted_batches(rows, batch_size), token_outputs)
+    return iter(enumerate(outputs))
 
 
 @dataclass(frozen=True)
@@ -129,14 +54,16 @@ class QAEval:
     predictions: dict[str, str] = field(default_factory=dict)
 
 
-def evaluate_qa(
+def evaluate_span(
     runner: Runner,
     encoder: QAEncoder,
     examples: Sequence[QAExample],
     batch_size: int = 64,
     max_answer_len: int = 30,
+    outputs: tuple[str, ...] = QA.outputs,
 ) -> QAEval:
     """SQuAD v2 scores at the F1-best null threshold, which is returned for the manifest."""
+    start_name, end_name = outputs
     examples = [
         ex
         for ex, n in zip(examples, encoder.question_lengths([e.question for e in examples]))
@@ -148,10 +75,10 @@ def evaluate_qa(
     starts: list[list[np.ndarray]] = [[] for _ in examples]
     ends: list[list[np.ndarray]] = [[] for _ in examples]
     windows: list[list[QAWindow]] = [[] for _ in examples]
-    for i, out in sorted(run_rows(runner, rows, batch_size), key=lambda item: item[0]):
+    for i, out in run_rows(runner, rows, batch_size, outputs):
         windows[owner[i]].append(rows[i])
-        starts[owner[i]].append(out["start_logits"])
-        ends[owner[i]].append(out["end_logits"])
+        starts[owner[i]].append(out[start_name])
+        ends[owner[i]].append(out[end_name])
     golds, spans, margins = {}, {}, {}
     for k, ex in enumerate(examples):
         decoded = decode_answers(
@@ -168,30 +95,41 @@ def evaluate_qa(
     threshold, _ = best_null_threshold(golds, spans, margins)
     preds = {qid: ("" if margins[qid] > threshold else spans[qid]) for qid in golds}
     metrics = squad_scores(golds, preds)
+    metrics.update(_negative_accuracy(golds, preds))
+    return QAEval(metrics=metrics, null_threshold=float(threshold), predictions=preds)
+
+
+def _negative_accuracy(golds: dict[str, list[str]], preds: dict[str, str]) -> dict[str, float]:
+    """NoAns accuracy per kind of negative: how often "" was answered."""
+    metrics = {}
     for name, suffix in (
         ("cross_article", CROSS_ARTICLE_SUFFIX),
         ("same_article", SAME_ARTICLE_SUFFIX),
     ):
         ids = [qid for qid in golds if qid.endswith(suffix) and not golds[qid]]
-        if ids:  # NoAns accuracy per kind of negative: how often "" was answered
+        if ids:
             metrics[f"NoAns_{name}_acc"] = 100.0 * sum(preds[q] == "" for q in ids) / len(ids)
             metrics[f"NoAns_{name}_total"] = float(len(ids))
-    return QAEval(metrics=metrics, null_threshold=float(threshold), predictions=preds)
+    return metrics
 
 
-def evaluate_nli(
-    runner: Runner, encoder: NLIEncoder, examples: Sequence[NLIExample], batch_size: int = 64
+def evaluate_classification(
+    runner: Runner,
+    encoder: TextEncoder,
+    examples: Sequence[ClassificationExample],
+    labels: Sequence[str],
+    output: str,
+    batch_size: int = 64,
 ) -> dict[str, Any]:
-    rows = encoder.encode(
-        [e.premise for e in examples], [e.hypothesis for e in examples], truncate=True
-    )
-    logits = np.zeros((len(rows), 3), dtype=np.float32)
-    for i, out in run_rows(runner, rows, batch_size):
-        logits[i] = out["nli_logits"]
-    preds = [predicted_label(scores) for scores in label_probabilities(logits)]
+    """Accuracy, per-class recall/F1, macro-F1 and the confusion matrix (percent)."""
+    rows = encoder.encode_texts([e.texts for e in examples], truncate=True)
+    logits = np.zeros((len(rows), len(labels)), dtype=np.float32)
+    for i, out in run_rows(runner, rows, batch_size, ()):
+        logits[i] = out[output]
+    preds = [predicted_label(scores) for scores in label_probabilities(logits, labels)]
     golds = [e.label for e in examples]
     return {
         "accuracy": accuracy(golds, preds),
         "total": float(len(examples)),
-        **class_report(golds, preds, NLI.labels),
+        **class_report(golds, preds, labels),
     }

@@ -1,4 +1,4 @@
-"""NLI pre- and post-processing: premise/hypothesis pairs in, label probabilities out."""
+"""The default NLI task's encoder and labels: the classification kind with NLI's fields."""
 
 from __future__ import annotations
 
@@ -7,69 +7,30 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tokenizers import Tokenizer
 
-from road.core.errors import InputTooLong
-from road.core.rows import Row
+from road.core.classification import TextEncoder, predicted_label
+from road.core.classification import label_probabilities as _label_probabilities
 from road.core.tasks import NLI
 from road.core.tokenizer import load_tokenizer
 
+__all__ = ["NLIEncoder", "label_probabilities", "predicted_label"]
+
 
 @dataclass(frozen=True)
-class NLIEncoder:
-    """Encodes pairs as `[CLS] premise [SEP] hypothesis [SEP]` within `max_seq_len` tokens.
+class NLIEncoder(TextEncoder):
+    """Premise/hypothesis pairs as `[CLS] premise [SEP] hypothesis [SEP]`."""
 
-    Training truncates over-long pairs (longest first); serving refuses them instead, since a
-    silently shortened premise can flip the label.
-    """
-
-    tokenizer: Tokenizer
-    max_seq_len: int
+    fields: tuple[str, ...] = NLI.fields
 
     @classmethod
-    def from_file(cls, path: str | Path, max_seq_len: int) -> NLIEncoder:
-        return cls(load_tokenizer(path), max_seq_len)
-
-    def encode(
-        self, premises: Sequence[str], hypotheses: Sequence[str], truncate: bool = False
-    ) -> list[Row]:
-        encodings = self.tokenizer.encode_batch(list(zip(premises, hypotheses)))
-        rows = []
-        for encoding in encodings:
-            ids = np.asarray(encoding.ids, dtype=np.int64)
-            types = np.asarray(encoding.type_ids, dtype=np.int64)
-            if len(ids) > self.max_seq_len:
-                if not truncate:
-                    raise InputTooLong("premise+hypothesis", self.max_seq_len, len(ids))
-                ids, types = _truncate(ids, types, self.max_seq_len)
-            rows.append(Row(ids, types))
-        return rows
+    def from_file(  # type: ignore[override]
+        cls, path: str | Path, max_seq_len: int, fields: Sequence[str] = NLI.fields
+    ) -> NLIEncoder:
+        return cls(load_tokenizer(path), max_seq_len, tuple(fields))
 
 
-def _truncate(ids: np.ndarray, types: np.ndarray, max_len: int) -> tuple[np.ndarray, np.ndarray]:
-    """Longest-first truncation that keeps the three special tokens."""
-    first = ids[1 : int(np.argmax(types == 1)) - 1]
-    second = ids[int(np.argmax(types == 1)) : -1]
-    budget = max_len - 3
-    while len(first) + len(second) > budget:
-        if len(first) >= len(second):
-            first = first[:-1]
-        else:
-            second = second[:-1]
-    cls, sep = ids[0], ids[-1]
-    new_ids = np.concatenate([[cls], first, [sep], second, [sep]]).astype(np.int64)
-    new_types = np.concatenate([np.zeros(len(first) + 2), np.ones(len(second) + 1)]).astype(
-        np.int64
-    )
-    return new_ids, new_types
-
-
-def label_probabilities(logits: np.ndarray) -> list[dict[str, float]]:
+def label_probabilities(
+    logits: np.ndarray, labels: Sequence[str] = NLI.labels
+) -> list[dict[str, float]]:
     """Softmax over NLI logits `[n, 3]`, keyed by label name."""
-    z = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    probs = z / z.sum(axis=-1, keepdims=True)
-    return [dict(zip(NLI.labels, map(float, row))) for row in probs]
-
-
-def predicted_label(scores: dict[str, float]) -> str:
-    return max(scores, key=scores.__getitem__)
+    return _label_probabilities(logits, labels)

@@ -1,4 +1,4 @@
-"""Span QA pre-processing: question/context pairs into overlapping context windows."""
+"""The span-extraction kind's pre-processing: question/context pairs into overlapping windows."""
 
 from __future__ import annotations
 
@@ -32,6 +32,15 @@ class QAWindow(Row):
 
 
 @dataclass(frozen=True)
+class Windowing:
+    """How a context is cut into windows; training configs and bundle manifests both carry one."""
+
+    max_seq_len: int
+    doc_stride: int
+    max_question_tokens: int = 64
+
+
+@dataclass(frozen=True)
 class QAEncoder:
     """Windows a (question, context) pair with `max_seq_len` tokens and `doc_stride` overlap.
 
@@ -53,6 +62,12 @@ class QAEncoder:
         tokenizer = load_tokenizer(path)
         tokenizer.enable_truncation(max_seq_len, stride=doc_stride, strategy="only_second")
         return cls(tokenizer, max_seq_len, doc_stride, max_question_tokens)
+
+    @classmethod
+    def from_window(cls, path: str | Path, window: Windowing) -> QAEncoder:
+        return cls.from_file(
+            path, window.max_seq_len, window.doc_stride, window.max_question_tokens
+        )
 
     @cached_property
     def _measuring_tokenizer(self) -> Tokenizer:

@@ -1,4 +1,7 @@
-"""The ONNX graph: one graph with dynamic batch and sequence axes that carries every task."""
+"""The ONNX graph: one graph with dynamic batch and sequence axes that carries every task.
+
+Its outputs are the student's heads' outputs, task by task (`RoadStudent.output_names`).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import Literal
 import onnx
 import torch
 
-from road.core.tasks import GRAPH_INPUTS, GRAPH_OUTPUTS, TOKEN_OUTPUTS
+from road.core.tasks import GRAPH_INPUTS, token_outputs
 from road.training.model import RoadStudent
 
 OPSET = 18
@@ -65,7 +68,7 @@ def _export_dynamo(model: RoadStudent, path: Path, large: bool) -> None:
         model,
         example_inputs(),
         input_names=list(GRAPH_INPUTS),
-        output_names=list(GRAPH_OUTPUTS),
+        output_names=list(model.output_names),
         dynamic_shapes={name: {0: batch, 1: sequence} for name in GRAPH_INPUTS},
         opset_version=OPSET,
         dynamo=True,
@@ -84,9 +87,10 @@ def _export_torchscript(model: RoadStudent, path: Path, large: bool) -> None:
     # (SDPA or eager) does not fuse. See docs/export.md, "Why two exporters".
     previous = model.config._attn_implementation
     model.set_attn_implementation("eager")
+    tokens = token_outputs(model.tasks.values())
     axes = {name: {0: BATCH, 1: SEQUENCE} for name in GRAPH_INPUTS}
-    axes |= {name: {0: BATCH, 1: SEQUENCE} for name in TOKEN_OUTPUTS}
-    axes |= {name: {0: BATCH} for name in GRAPH_OUTPUTS if name not in TOKEN_OUTPUTS}
+    axes |= {name: {0: BATCH, 1: SEQUENCE} for name in model.output_names if name in tokens}
+    axes |= {name: {0: BATCH} for name in model.output_names if name not in tokens}
     try:
         with warnings.catch_warnings():
             # A deliberate choice (above): torch 2.13 deprecates this exporter but ships it.
@@ -103,7 +107,7 @@ def _export_torchscript(model: RoadStudent, path: Path, large: bool) -> None:
                 example_inputs(),
                 str(path),
                 input_names=list(GRAPH_INPUTS),
-                output_names=list(GRAPH_OUTPUTS),
+                output_names=list(model.output_names),
                 dynamic_axes=axes,
                 opset_version=OPSET,
                 dynamo=False,

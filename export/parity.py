@@ -7,40 +7,39 @@ from pathlib import Path
 
 import numpy as np
 
-from road.core.data import read_nli, read_squad
+from road.core.classification import TextEncoder
+from road.core.data import read_classification, read_squad
 from road.core.errors import ParityError
 from road.core.evaluation import Runner
-from road.core.nli import NLIEncoder
 from road.core.qa import QAEncoder
 from road.core.rows import Row, pad_rows
-from road.core.tasks import GRAPH_OUTPUTS
-from road.training.config import TrainConfig
+from road.core.tasks import TaskKind
+from road.training.config import TaskConfig, TrainConfig
 
 
-def qa_rows(config: TrainConfig, tokenizer_dir: Path, count: int) -> list[Row]:
-    """The first `count` QA dev windows; too-long questions are skipped, as in evaluation."""
-    if config.qa is None:
-        return []
-    qa = config.qa
-    encoder = QAEncoder.from_file(
-        tokenizer_dir, qa.max_seq_len, qa.doc_stride, qa.max_question_tokens
-    )
-    examples = read_squad(qa.dev)[:count]
-    lengths = encoder.question_lengths([e.question for e in examples])
-    examples = [e for e, n in zip(examples, lengths, strict=True) if n <= qa.max_question_tokens]
-    windows = encoder.encode([e.question for e in examples], [e.context for e in examples])
-    return [w for per_example in windows for w in per_example][:count]
+def task_rows(task: TaskConfig, tokenizer_dir: Path, count: int) -> list[Row]:
+    """The first `count` dev rows of a task, encoded as in evaluation.
+
+    Span extraction: the first windows (too-long questions skipped); classification: the
+    first inputs, truncated.
+    """
+    if TaskKind(task.kind) is TaskKind.SPAN_EXTRACTION:
+        encoder = QAEncoder.from_window(tokenizer_dir, task.window)
+        examples = read_squad(task.dev)[:count]
+        lengths = encoder.question_lengths([e.question for e in examples])
+        examples = [
+            e for e, n in zip(examples, lengths, strict=True) if n <= task.max_question_tokens
+        ]
+        windows = encoder.encode([e.question for e in examples], [e.context for e in examples])
+        return [w for per_example in windows for w in per_example][:count]
+    text = TextEncoder.from_file(tokenizer_dir, task.max_seq_len, task.fields)
+    labelled = read_classification(task.dev, task.fields, task.labels)[:count]
+    return text.encode_texts([e.texts for e in labelled], truncate=True)
 
 
-def nli_rows(config: TrainConfig, tokenizer_dir: Path, count: int) -> list[Row]:
-    """The first `count` NLI dev pairs, truncated as in evaluation."""
-    if config.nli is None:
-        return []
-    encoder = NLIEncoder.from_file(tokenizer_dir, config.nli.max_seq_len)
-    examples = read_nli(config.nli.dev)[:count]
-    return encoder.encode(
-        [e.premise for e in examples], [e.hypothesis for e in examples], truncate=True
-    )
+def dev_rows(config: TrainConfig, tokenizer_dir: Path, count: int) -> dict[str, list[Row]]:
+    """Every task's first `count` dev rows, by task name."""
+    return {task.name: task_rows(task, tokenizer_dir, count) for task in config.task_defs}
 
 
 def parity_batches(
@@ -51,7 +50,7 @@ def parity_batches(
     # that a batch of one is not special.
     batches = []
     count = batches_per_task * batch_size
-    for rows in (qa_rows(config, tokenizer_dir, count), nli_rows(config, tokenizer_dir, count)):
+    for rows in dev_rows(config, tokenizer_dir, count).values():
         batches += [pad_rows(rows[i : i + batch_size]) for i in range(0, len(rows), batch_size)]
         batches += [pad_rows(rows[:1])] if rows else []
     return batches
@@ -61,15 +60,18 @@ def max_abs_diffs(
     reference: Runner, candidate: Runner, batches: Sequence[dict[str, np.ndarray]]
 ) -> dict[str, float]:
     """The largest absolute difference of each graph output over all batches."""
-    per_batch: dict[str, list[float]] = {name: [] for name in GRAPH_OUTPUTS}
+    per_batch: dict[str, list[float]] = {}
     for inputs in batches:
         expected, actual = reference(inputs), candidate(inputs)
-        for name in GRAPH_OUTPUTS:
+        for name in expected:
+            if name not in actual:
+                raise ParityError(f"{name}: the graph has no such output")
             if actual[name].shape != expected[name].shape:
                 raise ParityError(
                     f"{name}: shape {actual[name].shape}, expected {expected[name].shape}"
                 )
-            per_batch[name].append(float(np.max(np.abs(actual[name] - expected[name]))))
+            diff = float(np.max(np.abs(actual[name] - expected[name])))
+            per_batch.setdefault(name, []).append(diff)
     # np.max, unlike the builtin, keeps a NaN from any batch.
     return {name: float(np.max(values)) for name, values in per_batch.items()}
 

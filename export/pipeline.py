@@ -11,11 +11,11 @@ from typing import Any
 import onnxruntime as ort
 
 from road.core.bundle import Manifest, TensorRTInfo, write_manifest
-from road.core.tasks import GRAPH_INPUTS, GRAPH_OUTPUTS
+from road.core.tasks import GRAPH_INPUTS, gated_metrics
 from road.export.gate import check_quality
 from road.export.graph import PROTOBUF_LIMIT, parameter_bytes
 from road.export.invariance import batch_invariance
-from road.export.parity import max_abs_diffs, nli_rows, parity_batches, qa_rows
+from road.export.parity import dev_rows, max_abs_diffs, parity_batches
 from road.export.runtime import onnx_runner, open_session
 from road.export.source import Checkpoint, open_checkpoint, pytorch_metrics
 from road.export.targets import Precision, Quantization, Target, check_target, tensorrt_info
@@ -42,8 +42,9 @@ def export_bundle(
     `precision` defaults to the target's fastest (cpu: int8, cuda/tensorrt: fp16); `settings`
     are the other `ExportOptions` fields (dev_limit, atol, metric_budget, optimize, ...).
     Raises `ParityError` when an fp32 graph disagrees with PyTorch by more than `atol`, and
-    `QualityGateError` when the bundle's graph loses more than `metric_budget` points of QA
-    F1, QA EM or NLI accuracy on dev (the first `dev_limit` examples of each task).
+    `QualityGateError` when the bundle's graph loses more than `metric_budget` points of a
+    gated metric on dev (span F1 and EM, classification accuracy; the first `dev_limit`
+    examples of each task).
     """
     chosen = check_target(target, precision)
     options = ExportOptions(target=target, precision=chosen, quantization=quantization, **settings)
@@ -81,10 +82,9 @@ def build_bundle(
         # Informational: quantisation and fp16 error is judged by the gate, not by atol.
         key = "quantized_max_abs_diff" if options.precision == "int8" else "fp16_max_abs_diff"
         quality[key] = max_abs_diffs(reference, runner, batches)
+    rows = dev_rows(source.config, source.path, INVARIANCE_ROWS)
     quality["batch_invariance"] = batch_invariance(
-        runner,
-        qa_rows(source.config, source.path, INVARIANCE_ROWS),
-        nli_rows(source.config, source.path, INVARIANCE_ROWS),
+        runner, {task.spec: rows[task.name] for task in source.config.task_defs}
     )
     stage_files(stage, variant.path, source.path, large)
     if trt is not None and engine_cache.is_dir():
@@ -95,8 +95,8 @@ def build_bundle(
         quantization=options.quantization_mode,
         fusions=variant.fusions,
         tensorrt=trt,
-        outputs=GRAPH_OUTPUTS,
-        tasks=task_info(source.config, quality["onnx"].get("qa", {}).get("null_threshold")),
+        outputs=source.model.output_names,
+        tasks=task_info(source.config, _null_thresholds(quality["onnx"])),
         provenance=provenance(source, quality["pytorch"])
         | {"export_options": dataclasses.asdict(options)},
         quality=quality,
@@ -104,10 +104,15 @@ def build_bundle(
     return write_manifest(stage, manifest)
 
 
+def _null_thresholds(metrics: dict[str, Any]) -> dict[str, float | None]:
+    """Each task's tuned no-answer threshold, where it has one (span extraction)."""
+    return {task: values.get("null_threshold") for task, values in metrics.items()}
+
+
 def _tensorrt(source: Checkpoint, options: ExportOptions) -> TensorRTInfo | None:
     if options.target != "tensorrt":
         return None
-    lengths = [task.max_seq_len for task in (source.config.qa, source.config.nli) if task]
+    lengths = [task.max_seq_len for task in source.config.task_defs]
     return tensorrt_info(
         lengths,
         options.trt_opt_batch,
@@ -144,7 +149,8 @@ def quality_gate(
     """Evaluate the graph on dev and gate it against PyTorch; returns the manifest's `quality`."""
     reference, origin = pytorch_metrics(source, dev_limit)
     exported = evaluate_with(onnx_runner(session), source.config, source.path, dev_limit)
-    drops = check_quality(reference, exported, metric_budget)
+    gated = gated_metrics(task.spec for task in source.config.task_defs)
+    drops = check_quality(reference, exported, metric_budget, gated)
     return {
         "pytorch": reference,
         "pytorch_source": origin,

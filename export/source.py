@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from road.core.tasks import NLI
 from road.core.tokenizer import TOKENIZER_FILE
 from road.export.errors import ExportError
 from road.training.checkpoint import CONFIG_FILE, METRICS_FILE
@@ -37,9 +36,15 @@ def open_checkpoint(path: Path) -> Checkpoint:
     if not config.tasks():
         raise ExportError(f"{path}: the training config names no task")
     model = RoadStudent.from_pretrained(path).eval()
-    labels = tuple(getattr(model.config, "nli_labels", NLI.labels))
-    if labels != NLI.labels:
-        raise ExportError(f"{path}: NLI labels {labels} differ from road's {NLI.labels}")
+    for task in config.task_defs:
+        head = model.tasks.get(task.name)
+        if head is None:
+            raise ExportError(f"{path}: the student has no head for task {task.name}")
+        if (head.outputs, head.labels) != (task.outputs, task.labels):
+            raise ExportError(
+                f"{path}: the {task.name} head's outputs {head.outputs} and labels "
+                f"{head.labels} differ from the training config's {task.outputs}, {task.labels}"
+            )
     return Checkpoint(path=path, model=model, config=config)
 
 

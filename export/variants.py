@@ -25,7 +25,7 @@ from road.core.rows import pad_rows
 from road.export.graph import export_graph
 from road.export.optimize import missing_fusions, optimize_graph
 from road.export.options import ExportOptions
-from road.export.parity import check_parity, nli_rows, qa_rows
+from road.export.parity import check_parity, dev_rows
 from road.export.quantize import quantize_int8, quantize_int8_static
 from road.export.runtime import onnx_runner, open_session
 from road.export.source import Checkpoint
@@ -106,8 +106,7 @@ def _parity(
 
 def calibration_batches(source: Checkpoint, count: int) -> list[dict[str, np.ndarray]]:
     """Padded batches of 8 real dev rows of each task, in file order (mixed lengths)."""
-    config, path = source.config, source.path
     batches = []
-    for rows in (qa_rows(config, path, count), nli_rows(config, path, count)):
+    for rows in dev_rows(source.config, source.path, count).values():
         batches += [pad_rows(rows[i : i + 8]) for i in range(0, len(rows), 8)]
     return batches

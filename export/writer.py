@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import platform
 import shutil
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ import torch
 import transformers
 
 import road
-from road.core.bundle import Manifest, NLITaskInfo, QATaskInfo, Tasks
+from road.core.bundle import ClassificationTaskInfo, Manifest, SpanTaskInfo, Tasks
+from road.core.tasks import TaskKind
 from road.core.tokenizer import TOKENIZER_FILE
 from road.export.errors import ExportError
 from road.export.source import Checkpoint
@@ -27,23 +29,29 @@ GRAPH_DATA_FILE = f"{GRAPH_FILE}.data"
 TOKENIZER_FILES = (TOKENIZER_FILE, "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
 
 
-def task_info(config: TrainConfig, null_threshold: float | None) -> Tasks:
-    """The manifest's tasks: the trained ones, with the training-time encoder settings."""
-    qa = nli = None
-    if config.qa is not None:
+def task_info(config: TrainConfig, null_thresholds: Mapping[str, float | None]) -> Tasks:
+    """The manifest's tasks: the trained ones, with the training-time encoder settings.
+
+    `null_thresholds` holds each span-extraction task's threshold tuned on dev at export.
+    """
+    entries: dict[str, SpanTaskInfo | ClassificationTaskInfo] = {}
+    for task in config.task_defs:
+        if TaskKind(task.kind) is TaskKind.CLASSIFICATION:
+            entries[task.name] = ClassificationTaskInfo(
+                outputs=task.outputs, labels=task.labels, fields=task.fields,
+                max_seq_len=task.max_seq_len,
+            )  # fmt: skip
+            continue
+        threshold = null_thresholds.get(task.name)
         # JSON has no infinities: the manifest would not load again.
-        if null_threshold is None or not math.isfinite(null_threshold):
-            raise ExportError(f"QA needs a finite tuned null threshold, got {null_threshold}")
-        qa = QATaskInfo(
-            max_seq_len=config.qa.max_seq_len,
-            doc_stride=config.qa.doc_stride,
-            max_question_tokens=config.qa.max_question_tokens,
-            max_answer_len=config.qa.max_answer_len,
-            null_threshold=null_threshold,
-        )
-    if config.nli is not None:
-        nli = NLITaskInfo(max_seq_len=config.nli.max_seq_len)
-    return Tasks(qa=qa, nli=nli)
+        if threshold is None or not math.isfinite(threshold):
+            raise ExportError(f"{task.name} needs a finite tuned null threshold, got {threshold}")
+        entries[task.name] = SpanTaskInfo(
+            outputs=task.outputs, fields=task.fields, max_seq_len=task.max_seq_len,
+            doc_stride=task.doc_stride, max_question_tokens=task.max_question_tokens,
+            max_answer_len=task.max_answer_len, null_threshold=threshold,
+        )  # fmt: skip
+    return Tasks(entries)
 
 
 def provenance(checkpoint: Checkpoint, pytorch_metrics: dict[str, Any]) -> dict[str, Any]:

@@ -1,23 +1,62 @@
-"""Per-task head post-processing and input limits, shared by the server and the batch job.
+"""Per-kind task heads: input limits, encoding and output decoding of one task's requests.
 
-Everything here is synchronous numpy work on one request's rows, so callers decide where it runs
-(worker threads in the server, the job's own loop in `road score`).
+`load_heads` builds one head per task the bundle lists; the server, `road score` and warm-up
+loop over them. Everything here is synchronous numpy work on one request's rows, so callers
+decide where it runs (worker threads in the server, the job's own loop in `road score`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
-from road.core.bundle import QATaskInfo
-from road.core.errors import InputTooLong
-from road.core.nli import label_probabilities, predicted_label
-from road.core.qa import QAWindow
+from road.core.bundle import ClassificationTaskInfo, Manifest, SpanTaskInfo, spec_of
+from road.core.classification import TextEncoder, label_probabilities, predicted_label
+from road.core.errors import BundleError, InputTooLong
+from road.core.qa import QAEncoder, QAWindow
 from road.core.qa_decode import decode_answers
-from road.runtime.protocol import Answer, NLIRequest, NLIResponse, QARequest, QAResponse
+from road.core.rows import Row, RowOutput
+from road.core.tasks import TaskSpec
+from road.runtime.protocol import (
+    Answer,
+    ClassificationResponse,
+    QARequest,
+    QAResponse,
+    Schema,
+    task_schemas,
+)
 
-RowOutput = dict[str, np.ndarray]
+__all__ = ["ClassificationHead", "Head", "RowOutput", "SpanHead", "load_heads"]
+
+
+class CharLimits(Protocol):
+    """The character limits a head checks (ModelSettings and the scorer's limits have them)."""
+
+    max_question_chars: int
+    max_context_chars: int
+    max_nli_chars: int
+
+
+class Head(Protocol):
+    """One task of the bundle: its schemas, limits, rows and answers."""
+
+    @property
+    def spec(self) -> TaskSpec: ...
+    @property
+    def request(self) -> type[Schema]: ...
+    @property
+    def response(self) -> type[Schema]: ...
+
+    def check(self, item: Any, limits: CharLimits) -> None: ...
+    def encode(self, items: Sequence[Any]) -> list[list[Row]]: ...
+    def decode(
+        self, items: Sequence[Any], rows: Sequence[Sequence[Row]], outputs: Sequence[RowOutput]
+    ) -> list[Any]: ...
+    def example(self) -> Schema: ...
 
 
 def check_chars(field: str, text: str, limit: int) -> None:
@@ -26,28 +65,65 @@ def check_chars(field: str, text: str, limit: int) -> None:
         raise InputTooLong(field, limit, len(text), unit="characters")
 
 
-def check_qa(item: QARequest, max_question_chars: int, max_context_chars: int) -> None:
-    check_chars("question", item.question, max_question_chars)
-    check_chars("context", item.context, max_context_chars)
+def _per_item(outputs: Sequence[RowOutput], rows: Sequence[Sequence[Row]]) -> list[list[RowOutput]]:
+    """The flat outputs cut back into each item's rows."""
+    cut, cursor = [], 0
+    for item_rows in rows:
+        cut.append(list(outputs[cursor : cursor + len(item_rows)]))
+        cursor += len(item_rows)
+    return cut
 
 
-def check_nli(item: NLIRequest, max_nli_chars: int) -> None:
-    check_chars("premise", item.premise, max_nli_chars)
-    check_chars("hypothesis", item.hypothesis, max_nli_chars)
+@dataclass(frozen=True)
+class SpanHead:
+    """A span-extraction task: windows in, the best span (or no answer) out."""
+
+    spec: TaskSpec
+    info: SpanTaskInfo
+    encoder: QAEncoder
+    request: type[Schema] = QARequest
+    response: type[Schema] = QAResponse
+
+    def check(self, item: QARequest, limits: CharLimits) -> None:
+        check_chars("question", item.question, limits.max_question_chars)
+        check_chars("context", item.context, limits.max_context_chars)
+
+    def encode(self, items: Sequence[QARequest]) -> list[list[Row]]:
+        windows = self.encoder.encode([i.question for i in items], [i.context for i in items])
+        return [list(w) for w in windows]
+
+    def decode(
+        self,
+        items: Sequence[QARequest],
+        rows: Sequence[Sequence[Row]],
+        outputs: Sequence[RowOutput],
+    ) -> list[QAResponse]:
+        return [
+            span_response(item, windows, mine, self.info)
+            for item, windows, mine in zip(items, rows, _per_item(outputs, rows))
+        ]
+
+    def example(self) -> QARequest:
+        # Long enough for several windows: warm-up runs the long shapes too.
+        return QARequest(
+            question="Who wrote the report?",
+            context="The report was written by the committee in 2020. " * 40,
+        )
 
 
-def qa_response(
-    item: QARequest, windows: Sequence[QAWindow], outputs: Sequence[RowOutput], qa: QATaskInfo
+def span_response(
+    item: QARequest, windows: Sequence[QAWindow], outputs: Sequence[RowOutput], info: SpanTaskInfo
 ) -> QAResponse:
     """Decode one question's answer from the outputs of all of its windows."""
+    start, end = info.outputs
     decoded = decode_answers(
         list(windows),
-        [o["start_logits"] for o in outputs],
-        [o["end_logits"] for o in outputs],
+        [o[start] for o in outputs],
+        [o[end] for o in outputs],
         item.context,
         top_k=item.top_k,
-        max_answer_len=item.max_answer_len or qa.max_answer_len,
-        null_threshold=qa.null_threshold,
+        max_answer_len=item.max_answer_len or info.max_answer_len,
+        null_threshold=info.null_threshold,
         allow_no_answer=item.allow_no_answer,
     )
     answers = [
@@ -60,9 +136,57 @@ def qa_response(
     return QAResponse(**best.model_dump(), answers=answers if item.top_k > 1 else None)
 
 
-def nli_responses(outputs: Sequence[RowOutput]) -> list[NLIResponse]:
-    """Label and per-label probabilities for each NLI row's output."""
+@dataclass(frozen=True)
+class ClassificationHead:
+    """A classification task: one text or a pair in, a label and its probabilities out."""
+
+    spec: TaskSpec
+    info: ClassificationTaskInfo
+    encoder: TextEncoder
+    request: type[Schema]
+    response: type[Schema]
+
+    def check(self, item: Schema, limits: CharLimits) -> None:
+        for field in self.spec.fields:
+            check_chars(field, getattr(item, field), limits.max_nli_chars)
+
+    def encode(self, items: Sequence[Schema]) -> list[list[Row]]:
+        texts = [tuple(getattr(i, field) for field in self.spec.fields) for i in items]
+        return [[row] for row in self.encoder.encode_texts(texts)]
+
+    def decode(
+        self, items: Sequence[Schema], rows: Sequence[Sequence[Row]], outputs: Sequence[RowOutput]
+    ) -> list[Schema]:
+        return classification_responses(outputs, self.spec, self.response)
+
+    def example(self) -> Schema:
+        texts = ("A man is playing a guitar.", "A person plays music.")
+        return self.request(**dict(zip(self.spec.fields, texts)))
+
+
+def classification_responses(
+    outputs: Sequence[RowOutput], spec: TaskSpec, response: type[Schema] = ClassificationResponse
+) -> list[Schema]:
+    """Label and per-label probabilities for each row's output."""
     if not outputs:
         return []
-    scores = label_probabilities(np.stack([o["nli_logits"] for o in outputs]))
-    return [NLIResponse(label=predicted_label(s), scores=s) for s in scores]
+    (name,) = spec.outputs
+    scores = label_probabilities(np.stack([o[name] for o in outputs]), spec.labels)
+    return [response(label=predicted_label(s), scores=s) for s in scores]
+
+
+def load_heads(bundle_dir: Path, manifest: Manifest) -> dict[str, Head]:
+    """One head per task of the bundle, in manifest order; `BundleError` when it has none."""
+    heads: dict[str, Head] = {}
+    for name, info in manifest.tasks.items():
+        spec = spec_of(name, info)
+        if isinstance(info, SpanTaskInfo):
+            encoder = QAEncoder.from_window(bundle_dir, info.window)
+            heads[name] = SpanHead(spec, info, encoder)
+        else:
+            request, response = task_schemas(spec)
+            text = TextEncoder.from_file(bundle_dir, info.max_seq_len, info.fields)
+            heads[name] = ClassificationHead(spec, info, text, request, response)
+    if not heads:
+        raise BundleError(f"{bundle_dir}: the bundle lists no task")
+    return heads

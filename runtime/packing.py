@@ -6,26 +6,15 @@ padded only to its own longest row. A batch's cost counts that padding: rows × 
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+from road.core.rows import padded_width
 
 if TYPE_CHECKING:
     from road.runtime.settings import BatchSettings
 
-
-def padded_width(longest: int, pad_multiple: int = 1, buckets: Sequence[int] = ()) -> int:
-    """The width a batch whose longest row is `longest` is padded to.
-
-    With a bucket ladder (ascending widths) the width is the smallest bucket that fits, or
-    `longest` rounded up to `pad_multiple` past the top bucket; without one it is `longest`
-    rounded up to `pad_multiple`.
-    """
-    if buckets:
-        i = bisect.bisect_left(buckets, longest)
-        if i < len(buckets):
-            return int(buckets[i])
-    return -(-longest // pad_multiple) * pad_multiple
+__all__ = ["batch_cost", "padded_width", "plan_batches", "plan_for"]
 
 
 def plan_batches(

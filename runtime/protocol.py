@@ -1,12 +1,20 @@
 """Each task's request and response: what API clients and `road score` rows send and get back.
 
+Span-extraction tasks take `QARequest` and give `QAResponse`; a classification task's models
+are built from its fields and labels (`classification_schemas`), except the default tasks',
+declared here as they have always been documented.
+
 The HTTP API's OpenAPI page (/docs) is generated from these and the wrappers in
 `road.service.protocol`.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import functools
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from road.core.tasks import NLI, TaskKind, TaskSpec
 
 
 class Schema(BaseModel):
@@ -53,3 +61,46 @@ class NLIRequest(Schema):
 class NLIResponse(Schema):
     label: str = Field(description="entailment, neutral or contradiction")
     scores: dict[str, float] = Field(description="Probability of each label")
+
+
+class ClassificationResponse(Schema):
+    """A classification task's answer: the predicted label and every label's probability."""
+
+    label: str = Field(description="The most probable label")
+    scores: dict[str, float] = Field(description="Probability of each label")
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+@functools.cache
+def classification_schemas(
+    name: str, fields: tuple[str, ...], labels: tuple[str, ...]
+) -> tuple[type[Schema], type[Schema]]:
+    """Request and response models of a classification task, from its definition.
+
+    Cached: the routes and the runtime's heads must share the very same classes."""
+    request = create_model(  # type: ignore[call-overload]
+        f"{_camel(name)}Request",
+        __base__=Schema,
+        __doc__=f"Classify into {', '.join(labels)}.",
+        **{field: (str, Field(min_length=1)) for field in fields},
+    )
+    response = create_model(
+        f"{_camel(name)}Response",
+        __base__=ClassificationResponse,
+        __doc__=f"The {name} label: one of {', '.join(labels)}.",
+    )
+    return request, response
+
+
+# The default NLI task's schemas, as /nli has always documented them.
+DECLARED: dict[str, tuple[type[Schema], type[Schema]]] = {NLI.name: (NLIRequest, NLIResponse)}
+
+
+def task_schemas(spec: TaskSpec) -> tuple[type[Schema], type[Schema]]:
+    """A task's request and response models, from its kind and definition."""
+    if spec.kind is TaskKind.SPAN_EXTRACTION:
+        return QARequest, QAResponse
+    return DECLARED.get(spec.name) or classification_schemas(spec.name, spec.fields, spec.labels)

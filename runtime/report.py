@@ -13,9 +13,8 @@ import onnxruntime as ort
 
 from road.core.bundle import MANIFEST, load_manifest
 from road.core.errors import BundleError
+from road.core.tasks import gated_metrics
 from road.runtime.providers import engine_cache_dir, select_providers
-
-METRICS = (("qa", "f1"), ("qa", "exact"), ("nli", "accuracy"))
 
 
 def bundle_report(bundle_dir: Path) -> dict[str, Any]:
@@ -29,7 +28,7 @@ def bundle_report(bundle_dir: Path) -> dict[str, Any]:
             "pytorch": quality.get("pytorch", {}).get(task, {}).get(name),
             "bundle": quality.get("onnx", {}).get(task, {}).get(name),
         }
-        for task, name in METRICS
+        for task, name in gated_metrics(manifest.tasks.specs())
     }
     available = ort.get_available_providers()
     try:

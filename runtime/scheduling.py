@@ -1,7 +1,7 @@
 """What the batcher queues (jobs and their rows) and which rows it runs next.
 
-A job is one request's rows (a QA request's windows, an NLI request's pairs). Its rows may run
-in different batches; the job completes when its last row's output is back.
+A job is one request's rows (a span request's windows, a classification request's row). Its rows
+may run in different batches; the job completes when its last row's output is back.
 """
 
 from __future__ import annotations
@@ -11,13 +11,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from road.core.rows import Row
-from road.runtime.packing import padded_width, plan_for
+from road.core.rows import Row, RowOutput, padded_width
+from road.runtime.packing import plan_for
 from road.runtime.settings import BatchSettings
-
-RowOutput = dict[str, np.ndarray]
 
 
 @dataclass(eq=False)
@@ -83,9 +79,7 @@ def is_full(lengths: Sequence[int], settings: BatchSettings) -> bool:
     )
 
 
-def choose_batch(
-    window: Sequence[Slot], now: float, settings: BatchSettings
-) -> list[Slot] | None:
+def choose_batch(window: Sequence[Slot], now: float, settings: BatchSettings) -> list[Slot] | None:
     """The rows to run next from the oldest queued rows, or None to wait for more.
 
     The window is packed by length. A full batch runs at once (the one holding the oldest row

@@ -14,10 +14,9 @@ import numpy as np
 import onnxruntime as ort
 
 from road.core.bundle import Manifest, load_manifest
-from road.core.errors import BundleError
-from road.core.nli import NLIEncoder
-from road.core.qa import QAEncoder
+from road.core.tasks import token_outputs
 from road.runtime.cpu import available_cpus
+from road.runtime.heads import Head, load_heads
 from road.runtime.providers import ProviderChoice, engine_cache_dir, select_providers
 
 if TYPE_CHECKING:
@@ -71,15 +70,9 @@ class Runtime:
         # Which provider runs the graph and why: the log line and the metric label.
         self.execution = execution or ProviderChoice(session.get_providers()[0], "given session")
         self.output_names = list(manifest.outputs)
-        qa, nli = manifest.tasks.qa, manifest.tasks.nli
-        if qa is None or nli is None:
-            raise BundleError(f"{bundle_dir}: road serves bundles with both a qa and an nli task")
-        self.qa = qa
-        self.nli = nli
-        self.qa_encoder = QAEncoder.from_file(
-            bundle_dir, qa.max_seq_len, qa.doc_stride, qa.max_question_tokens
-        )
-        self.nli_encoder = NLIEncoder.from_file(bundle_dir, nli.max_seq_len)
+        # One head per task the bundle lists, any subset of tasks; the graph runs them all.
+        self.heads: dict[str, Head] = load_heads(bundle_dir, manifest)
+        self.token_outputs = token_outputs(manifest.tasks.specs())
 
     @classmethod
     def load(cls, bundle_dir: str | Path, options: SessionOptions = SessionOptions()) -> Runtime:
@@ -111,7 +104,7 @@ class Runtime:
         return self.execution.reason
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """One session run for a padded batch of any mix of QA and NLI rows."""
+        """One session run for a padded batch of any mix of the tasks' rows."""
         outputs = self.session.run(self.output_names, inputs)
         return dict(zip(self.output_names, outputs))
 

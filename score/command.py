@@ -14,9 +14,8 @@ import typer
 
 from road.options import model_default, setting
 from road.runtime.settings import ModelSettings
-from road.score.config import Engine, JobConfig, OutputFormat, Task
+from road.score.config import Engine, JobConfig, OutputFormat
 
-TASKS: tuple[str, ...] = get_args(Task)
 ENGINES: tuple[str, ...] = get_args(Engine)
 FORMATS: tuple[str, ...] = get_args(OutputFormat)
 M = ModelSettings
@@ -61,7 +60,8 @@ def score(
         Path | None, typer.Option(help="Bundle directory; default: the shipped one")
     ] = None,
     task: Annotated[
-        str | None, typer.Option(help=f"{' or '.join(TASKS)}; default: from the columns")
+        str | None,
+        typer.Option(help="A task the bundle serves (e.g. qa, nli); default: from the columns"),
     ] = JOB["task"],
     engine: Annotated[
         str, typer.Option(help="local, or ray (RAY_ADDRESS or a local Ray)")
@@ -110,11 +110,12 @@ def score(
     ] = JOB["overwrite"],
     progress: Annotated[bool, typer.Option(help="Progress on stderr")] = JOB["progress"],
 ) -> None:
-    """Score QA or NLI rows from files into Parquet/JSON lines shards, resumably (docs/score.md).
+    """Score rows of any task the bundle serves into Parquet/JSON lines shards, resumably.
+
+    The task is the one whose input fields are the columns, or --task (docs/score.md).
 
     Exit codes: 0 all scored; 3 done, some rows bad (OUTPUT/_errors.jsonl); 1 failed; 2 usage.
     """
-    _choice("--task", task, TASKS)
     _choice("--engine", engine, ENGINES)
     _choice("--format", output_format, FORMATS)
     flags = dict(

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     # Loads onnxruntime; `road score --help` reads this module's defaults without it.
     from road.runtime.session import SessionOptions
 
-Task = Literal["qa", "nli"]
+# A task the bundle serves, by name (its manifest lists them; `road.score.plan` checks).
+Task = str
 Engine = Literal["local", "ray"]
 OutputFormat = Literal["parquet", "jsonl"]
 

@@ -14,6 +14,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from road.core.data import open_text
+from road.core.tasks import DEFAULT_TASKS, TaskKind, TaskSpec
 from road.score.config import JobError, Task
 
 InputFormat = Literal["parquet", "csv", "jsonl"]
@@ -26,15 +27,18 @@ SUFFIXES: dict[str, InputFormat] = {
     ".ndjson": "jsonl",
     ".json": "jsonl",
 }
-TASK_FIELDS: dict[Task, tuple[str, ...]] = {
-    "qa": ("question", "context", "top_k", "max_answer_len", "allow_no_answer"),
-    "nli": ("premise", "hypothesis"),
+# Per kind, the optional request fields a row may carry besides the task's input fields.
+OPTION_FIELDS: dict[TaskKind, tuple[str, ...]] = {
+    TaskKind.SPAN_EXTRACTION: ("top_k", "max_answer_len", "allow_no_answer"),
+    TaskKind.CLASSIFICATION: (),
 }
-REQUIRED: dict[Task, tuple[str, ...]] = {
-    "qa": ("question", "context"),
-    "nli": ("premise", "hypothesis"),
-}
-TEXT_FIELDS = ("question", "context", "premise", "hypothesis")
+ALL_OPTIONS = frozenset(name for names in OPTION_FIELDS.values() for name in names)
+TEXT_FIELDS = tuple(dict.fromkeys(f for task in DEFAULT_TASKS.values() for f in task.fields))
+
+
+def request_fields(task: TaskSpec) -> tuple[str, ...]:
+    """The columns a row of the task is read from: its input fields, then its options."""
+    return (*task.fields, *OPTION_FIELDS[task.kind])
 # Keys of the first JSON lines read to learn a JSON lines file's columns.
 PEEK_LINES = 100
 
@@ -81,9 +85,12 @@ def _known(path: Path) -> bool:
 
 
 def csv_options(id_name: str, columns: Sequence[str] | None = None) -> pacsv.ConvertOptions:
-    """Text and id columns are always strings (CSV has no types); a missing column reads as null."""
+    """Text and id columns are always strings (CSV has no types); a missing column reads as null.
+
+    Every requested column but the request options is text."""
+    text = [c for c in columns or () if c not in ALL_OPTIONS]
     return pacsv.ConvertOptions(
-        column_types={name: pa.string() for name in (*TEXT_FIELDS, id_name)},
+        column_types={name: pa.string() for name in (*TEXT_FIELDS, *text, id_name)},
         include_columns=list(columns) if columns else None,
         include_missing_columns=columns is not None,
     )
@@ -131,17 +138,25 @@ def _json_type(rows: Iterable[dict[str, Any]], name: str) -> pa.DataType:
     return pa.scalar(value).type
 
 
-def detect_task(columns: Iterable[str], requested: Task | None) -> Task:
-    """The task named, else the one whose required columns are all present."""
+def detect_task(
+    columns: Iterable[str],
+    requested: Task | None,
+    tasks: Sequence[TaskSpec] = tuple(DEFAULT_TASKS.values()),
+) -> Task:
+    """The task named (one of `tasks`, the bundle's), else the one whose fields are all there."""
+    names = [task.name for task in tasks]
     if requested is not None:
+        if requested not in names:
+            raise JobError(f"the bundle serves no task {requested!r} (it serves: {names})")
         return requested
     present = set(columns)
-    matches = [task for task, needed in REQUIRED.items() if present.issuperset(needed)]
+    matches = [task.name for task in tasks if present.issuperset(task.fields)]
     if len(matches) != 1:
-        detail = "both" if matches else "neither"
+        detail = ("both" if len(matches) == 2 else "several") if matches else "neither"
+        wanted = " and ".join(f"{'/'.join(t.fields)} ({t.name})" for t in tasks)
         raise JobError(
             f"cannot tell the task from the columns ({', '.join(sorted(present))}): {detail} "
-            "question/context (qa) and premise/hypothesis (nli) found; pass --task"
+            f"of {wanted} found; pass --task"
         )
     return matches[0]
 

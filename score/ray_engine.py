@@ -55,7 +55,7 @@ class ScoreActor:
 
         runtime = Runtime.load(bundle, session)
         self.scorer = Scorer(runtime, task, ids, limits, batch)
-        self.schema = _with_bad(result_schema(task, ids))
+        self.schema = _with_bad(result_schema(runtime.heads[task].spec, ids))
         self.json_lines = json_lines
 
     def __call__(self, table: pa.Table) -> pa.Table:

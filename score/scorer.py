@@ -1,33 +1,31 @@
 """Scores one chunk of rows with the model layer the server uses; both engines call it.
 
-Validation (`road.runtime.protocol`), limits and post-processing (`road.runtime.heads`),
-tokenization and windowing (the runtime's encoders), batching by tokens
-(`road.runtime.packing.plan_batches`) and padding (`road.core.rows`) are the server's too, so a
-row gets the answer `/qa` or `/nli` would give it.
+Validation, limits, tokenization and post-processing (the task's head, `road.runtime.heads`),
+batching by tokens (`road.runtime.packing.plan_batches`) and padding (`road.core.rows`) are the
+server's too, so a row gets the answer `POST /v1/tasks/{task}` (or `/qa`, `/nli`) would give it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeVar
 
 import pyarrow as pa
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from road.core.errors import InputTooLong
-from road.core.rows import Row, pad_rows, row_outputs
-from road.runtime.heads import RowOutput, check_nli, check_qa, nli_responses, qa_response
+from road.core.errors import InputTooLong, TaskNotFound
+from road.core.rows import Row, RowOutput, run_batches
+from road.runtime.heads import Head
 from road.runtime.packing import padded_width, plan_for
-from road.runtime.protocol import NLIRequest, QARequest
+from road.runtime.protocol import Schema
 from road.runtime.session import Runtime
 from road.runtime.settings import BatchSettings
 from road.score.config import Limits, Task
-from road.score.inputs import TASK_FIELDS, IdColumn
+from road.score.inputs import IdColumn, request_fields
 from road.score.readers import RawRow, Unreadable
 
 T = TypeVar("T")
-Request: TypeAlias = QARequest | NLIRequest
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,7 @@ class _Bad(Exception):
 class _Item:
     position: int
     row_id: Any
-    request: Request
+    request: Schema
 
 
 class Scorer:
@@ -72,10 +70,14 @@ class Scorer:
     ) -> None:
         self.runtime = runtime
         self.task = task
+        head = runtime.heads.get(task)
+        if head is None:
+            raise TaskNotFound(task, tuple(runtime.heads))
+        self.head: Head = head
         self.ids = ids
         self.limits = limits
         self.batch = batch
-        self.fields = TASK_FIELDS[task]
+        self.fields = request_fields(head.spec)
 
     def score(self, rows: Sequence[RawRow], first_row: int | None) -> Scored:
         """Score rows; `first_row` numbers them (None on Ray, where ids must come from a column)."""
@@ -105,14 +107,9 @@ class Scorer:
             raise _Bad(None, raw.reason)
         row_id = self._row_id(raw, number)
         fields = {key: raw[key] for key in self.fields if raw.get(key) is not None}
-        request: Request
         try:
-            if self.task == "qa":
-                request = QARequest.model_validate(fields)
-                check_qa(request, self.limits.max_question_chars, self.limits.max_context_chars)
-            else:
-                request = NLIRequest.model_validate(fields)
-                check_nli(request, self.limits.max_nli_chars)
+            request = self.head.request.model_validate(fields)
+            self.head.check(request, self.limits)
         except ValidationError as exc:
             raise _Bad(row_id, validation_reason(exc)) from exc
         except InputTooLong as exc:
@@ -135,35 +132,13 @@ class Scorer:
 
     def _encode(self, items: Sequence[_Item]) -> list[list[Row] | InputTooLong]:
         """Each item's encoder rows; token limits refuse single items, never the whole chunk."""
-        if self.task == "qa":
-            qa = self.runtime.qa_encoder
-
-            def encode(batch: Sequence[_Item]) -> list[list[Row]]:
-                requests = [_qa(i.request) for i in batch]
-                windows = qa.encode([r.question for r in requests], [r.context for r in requests])
-                return [list(w) for w in windows]
-        else:
-            nli = self.runtime.nli_encoder
-
-            def encode(batch: Sequence[_Item]) -> list[list[Row]]:
-                requests = [_nli(i.request) for i in batch]
-                pairs = nli.encode([r.premise for r in requests], [r.hypothesis for r in requests])
-                return [[row] for row in pairs]
-
-        return per_item_on_error(encode, items)
+        return per_item_on_error(lambda batch: self.head.encode([i.request for i in batch]), items)
 
     def _respond(self, good: Sequence[tuple[_Item, list[Row]]]) -> list[dict[str, Any]]:
-        flat = [row for _, rows in good for row in rows]
-        outputs = self.run(flat)
-        if self.task == "nli":
-            return [r.model_dump() for r in nli_responses(outputs)]
-        responses, cursor = [], 0
-        for item, windows in good:
-            mine = outputs[cursor : cursor + len(windows)]
-            cursor += len(windows)
-            response = qa_response(_qa(item.request), windows, mine, self.runtime.qa)
-            responses.append(response.model_dump(exclude_none=True))
-        return responses
+        rows = [item_rows for _, item_rows in good]
+        outputs = self.run([row for item_rows in rows for row in item_rows])
+        responses = self.head.decode([item.request for item, _ in good], rows, outputs)
+        return [response.model_dump(exclude_none=True) for response in responses]
 
     def run(self, rows: Sequence[Row]) -> list[RowOutput]:
         """Every row's outputs, packed and padded as the server's batcher packs a queue of them.
@@ -172,17 +147,15 @@ class Scorer:
         slightly with the rows it shares a run with.
         """
         knobs = self.batch
-        outputs: list[RowOutput] = [{} for _ in rows]
-        lengths = [len(row) for row in rows]
-        plan = plan_for(lengths, knobs)
-        for batch in plan:
-            batch = sorted(batch)  # arrival order inside a batch, as the server runs it
-            longest = max(lengths[i] for i in batch)
-            width = padded_width(longest, knobs.pad_multiple, knobs.pad_buckets)
-            result = self.runtime.run(pad_rows([rows[i] for i in batch], width=width))
-            for j, i in enumerate(batch):
-                outputs[i] = row_outputs(result, j, lengths[i])
-        return outputs
+        # Arrival order inside a batch, as the server runs it.
+        plan = [sorted(batch) for batch in plan_for([len(row) for row in rows], knobs)]
+        return run_batches(
+            self.runtime.run,
+            rows,
+            plan,
+            self.runtime.token_outputs,
+            lambda longest: padded_width(longest, knobs.pad_multiple, knobs.pad_buckets),
+        )
 
 
 def per_item_on_error(
@@ -209,13 +182,3 @@ def validation_reason(exc: ValidationError) -> str:
     return "; ".join(
         f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}" for e in exc.errors()[:5]
     )
-
-
-def _qa(request: BaseModel) -> QARequest:
-    assert isinstance(request, QARequest)
-    return request
-
-
-def _nli(request: BaseModel) -> NLIRequest:
-    assert isinstance(request, NLIRequest)
-    return request

@@ -16,8 +16,8 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from road.core.tasks import NLI
-from road.score.config import OutputFormat, Task
+from road.core.tasks import TaskKind, TaskSpec
+from road.score.config import OutputFormat
 from road.score.inputs import IdColumn
 
 ERRORS_DIR = "_errors"
@@ -29,13 +29,13 @@ _ANSWER = pa.struct(
 )
 
 
-def result_schema(task: Task, ids: IdColumn) -> pa.Schema:
+def result_schema(task: TaskSpec, ids: IdColumn) -> pa.Schema:
     """Columns of the output: the id, then the fields of the HTTP response."""
-    if task == "qa":
+    if task.kind is TaskKind.SPAN_EXTRACTION:
         fields = [(name, _ANSWER.field(name).type) for name in _ANSWER.names]
         fields.append(("answers", pa.list_(_ANSWER)))
     else:
-        scores = pa.struct([(label, pa.float64()) for label in NLI.labels])
+        scores = pa.struct([(label, pa.float64()) for label in task.labels])
         fields = [("label", pa.string()), ("scores", scores)]
     if ids.name in {name for name, _ in fields}:
         raise ValueError(f"the id column {ids.name!r} clashes with an output field")

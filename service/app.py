@@ -9,9 +9,12 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 import road
+from road.core.bundle import load_manifest
+from road.core.errors import RoadError
+from road.core.tasks import TaskSpec
 from road.service.errors import install_error_handlers
 from road.service.middleware import AuthMiddleware, BodyLimitMiddleware, ObserveMiddleware
-from road.service.routes import router
+from road.service.routes import router, task_router
 from road.service.settings import ServerSettings
 from road.service.state import AppState, RunWrapper
 
@@ -32,9 +35,10 @@ def create_app(settings: ServerSettings, wrap_run: RunWrapper | None = None) -> 
         title="road",
         version=road.__version__,
         lifespan=lifespan,
-        summary="Extractive QA and NLI from one shared encoder",
+        summary="Every task of the bundle (extractive QA, NLI, ...) from one shared encoder",
     )
     app.state.road = state
+    app.include_router(task_router(bundle_tasks(settings)))
     app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
@@ -49,3 +53,11 @@ def create_app(settings: ServerSettings, wrap_run: RunWrapper | None = None) -> 
         return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def bundle_tasks(settings: ServerSettings) -> list[TaskSpec]:
+    """The tasks the bundle lists, for its routes; none when it does not read (start refuses it)."""
+    try:
+        return load_manifest(settings.bundle, verify=False).tasks.specs()
+    except RoadError:
+        return []

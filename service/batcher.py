@@ -1,4 +1,4 @@
-"""Dynamic batcher: rows of concurrent requests, QA windows and NLI pairs alike, share one run.
+"""Dynamic batcher: rows of concurrent requests, of every task alike, share one run.
 
 Rows wait in one bounded queue. A former task packs the oldest rows by length
 (`scheduling.choose_batch`) and pads the next batch while the session runs the current one; a
@@ -16,22 +16,20 @@ import itertools
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from road.core.errors import DeadlineExceeded, InferenceFailed, NotReady, Overloaded
-from road.core.rows import Row, pad_rows, row_outputs, take_rows
-from road.runtime.packing import padded_width
-from road.runtime.scheduling import Job, RowOutput, Slot, choose_batch, wait_budget_s
+from road.core.rows import Row, RowOutput, pad_rows, padded_width, row_outputs, take_rows
+from road.core.tasks import TOKEN_OUTPUTS
+from road.runtime.scheduling import Job, Slot, choose_batch, wait_budget_s
 from road.runtime.settings import BatchSettings
 
 RunBatch = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 log = logging.getLogger(__name__)
-
-__all__ = ["BatchStats", "Batcher", "RowOutput", "RunBatch"]
 
 
 @dataclass(frozen=True)
@@ -59,8 +57,10 @@ class Batcher:
         settings: BatchSettings,
         on_batch: Callable[[BatchStats], None] | None = None,
         on_drop: Callable[[str, int], None] | None = None,
+        token_outputs: Collection[str] = TOKEN_OUTPUTS,
     ) -> None:
         self._run = run
+        self._token_outputs = token_outputs
         self._settings = settings
         self._on_batch = on_batch
         self._on_drop = on_drop
@@ -251,7 +251,8 @@ class Batcher:
             outputs = await asyncio.get_running_loop().run_in_executor(
                 self._executor, self._run, batch.inputs
             )
-            per_row = [row_outputs(outputs, j, len(slot)) for j, slot in enumerate(batch.slots)]
+            tokens = self._token_outputs
+            per_row = [row_outputs(outputs, j, len(s), tokens) for j, s in enumerate(batch.slots)]
         except Exception as exc:  # noqa: BLE001 - only this batch's requests fail; the loop lives
             log.exception("session run failed for %d rows", len(batch.slots))
             failure = InferenceFailed("inference failed for the batch holding this request")
@@ -284,7 +285,6 @@ class Batcher:
 
 def _remaining(deadline: float) -> float | None:
     return None if math.isinf(deadline) else max(0.0, deadline - time.monotonic())
-
 
 
 async def _shielded(

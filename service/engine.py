@@ -1,8 +1,9 @@
 """The request pipeline without HTTP: admit → tokenize → batch → run → decode.
 
 Tokenization and decoding run on worker threads so the event loop only routes. Each request is
-one batcher job; a QA request's windows may run in several batches and are decoded together
-once the last one is back.
+one batcher job; a span request's windows may run in several batches and are decoded together
+once the last one is back. Each task's head (`road.runtime.heads`) does its own limits,
+tokenization and decoding; the engine only loops.
 """
 
 from __future__ import annotations
@@ -11,32 +12,27 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from road.core.bundle import NLITaskInfo, QATaskInfo
-from road.core.errors import DeadlineExceeded, Overloaded
-from road.core.nli import NLIEncoder
-from road.core.qa import QAEncoder, QAWindow
-from road.core.rows import Row
-from road.runtime.heads import check_nli, check_qa, nli_responses, qa_response
-from road.runtime.protocol import NLIRequest, NLIResponse, QARequest, QAResponse
-from road.service.batcher import Batcher, RowOutput
+from road.core.errors import DeadlineExceeded, Overloaded, TaskNotFound
+from road.core.rows import Row, RowOutput
+from road.core.tasks import NLI, QA
+from road.runtime.heads import Head
+from road.runtime.protocol import NLIRequest, NLIResponse, QARequest, QAResponse, Schema
+from road.service.batcher import Batcher
 from road.service.settings import ServerSettings
 
 T = TypeVar("T")
 
 
 class Model(Protocol):
-    """What the engine needs from a runtime: encoders and task info (runs go via the batcher)."""
+    """What the engine needs from a runtime: its task heads (runs go via the batcher)."""
 
-    qa_encoder: QAEncoder
-    nli_encoder: NLIEncoder
-    qa: QATaskInfo
-    nli: NLITaskInfo
+    heads: Mapping[str, Head]
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]: ...
 
@@ -46,7 +42,7 @@ class StageObserver(Protocol):
 
 
 class Engine:
-    """Answers QA and NLI requests through one shared batcher and session."""
+    """Answers every task's requests through one shared batcher and session."""
 
     def __init__(
         self,
@@ -70,34 +66,37 @@ class Engine:
         """Model requests between admission and response."""
         return self._active
 
+    def head(self, task: str) -> Head:
+        """The task's head; `TaskNotFound` (404) when the bundle does not hold it."""
+        head = self.runtime.heads.get(task)
+        if head is None:
+            raise TaskNotFound(task, tuple(self.runtime.heads))
+        return head
+
+    async def run_task(
+        self, task: str, items: Sequence[Any], deadline: float = math.inf
+    ) -> list[Schema]:
+        """Answer items of one task, in order: limits, tokenize, batch and run, decode."""
+        head = self.head(task)
+        for item in items:
+            head.check(item, self.settings)
+        with self._admitted():
+            rows: list[list[Row]] = await self._stage("tokenize", task, head.encode, items)
+            flat = [row for per_item in rows for row in per_item]
+            outputs = await self._infer(flat, task, deadline)
+            return await self._stage("postprocess", task, head.decode, items, rows, outputs)
+
     async def answer(
         self, items: Sequence[QARequest], deadline: float = math.inf
     ) -> list[QAResponse]:
-        for item in items:
-            check_qa(item, self.settings.max_question_chars, self.settings.max_context_chars)
-        with self._admitted():
-            encoder = self.runtime.qa_encoder
-            windows: list[list[QAWindow]] = await self._stage(
-                "tokenize", "qa", encoder.encode, [i.question for i in items],
-                [i.context for i in items],
-            )
-            flat = [w for per_item in windows for w in per_item]
-            outputs = await self._infer(flat, "qa", deadline)
-            return await self._stage("postprocess", "qa", self._decode_all, items, windows, outputs)
+        """The /qa alias."""
+        return await self.run_task(QA.name, items, deadline)
 
     async def classify(
         self, items: Sequence[NLIRequest], deadline: float = math.inf
     ) -> list[NLIResponse]:
-        for item in items:
-            check_nli(item, self.settings.max_nli_chars)
-        with self._admitted():
-            encoder = self.runtime.nli_encoder
-            rows = await self._stage(
-                "tokenize", "nli", encoder.encode, [i.premise for i in items],
-                [i.hypothesis for i in items],
-            )
-            outputs = await self._infer(rows, "nli", deadline)
-            return await self._stage("postprocess", "nli", nli_responses, outputs)
+        """The /nli alias."""
+        return await self.run_task(NLI.name, items, deadline)
 
     @contextlib.contextmanager
     def _admitted(self) -> Iterator[None]:
@@ -121,13 +120,3 @@ class Engine:
         if self._observer is not None:
             self._observer.observe_stage(stage, task, time.perf_counter() - started)
         return result
-
-    def _decode_all(
-        self, items: Sequence[QARequest], windows: list[list[QAWindow]], outputs: list[RowOutput]
-    ) -> list[QAResponse]:
-        results, cursor = [], 0
-        for item, item_windows in zip(items, windows):
-            mine = outputs[cursor : cursor + len(item_windows)]
-            cursor += len(item_windows)
-            results.append(qa_response(item, item_windows, mine, self.runtime.qa))
-        return results

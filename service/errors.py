@@ -24,6 +24,7 @@ from road.core.errors import (
     Overloaded,
     PayloadTooLarge,
     RoadError,
+    TaskNotFound,
     Unauthorized,
 )
 from road.service.protocol import Problem
@@ -59,6 +60,7 @@ DOMAIN: dict[type[RoadError], Mapping] = {
         401, "Unauthorized", "unauthorized", lambda _: {"WWW-Authenticate": "Bearer"}
     ),
     InferenceFailed: Mapping(500, "Inference failed", None),
+    TaskNotFound: Mapping(404, "Not found", None),
 }
 HTTP_REASONS = {400: "invalid_body", 413: "body_too_large", 404: None, 405: None}
 

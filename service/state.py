@@ -7,8 +7,7 @@ import logging
 from collections.abc import Callable
 
 from road.core.errors import NotReady, RoadError
-from road.runtime.protocol import NLIRequest, QARequest
-from road.runtime.providers import warmup_batches
+from road.runtime.providers import TENSORRT, warmup_batches
 from road.runtime.session import Runtime, SessionOptions
 from road.service.batcher import Batcher, RunBatch
 from road.service.engine import Engine
@@ -21,14 +20,7 @@ log = logging.getLogger(__name__)
 # A test or an operator may wrap the session's run (fault injection, tracing): run → run.
 RunWrapper = Callable[[RunBatch], RunBatch]
 
-WARMUP_QA = QARequest(
-    question="Who wrote the report?",
-    context="The report was written by the committee in 2020. " * 40,
-)
-WARMUP_NLI = NLIRequest(premise="A man is playing a guitar.", hypothesis="A person plays music.")
-
-
-TENSORRT = "TensorrtExecutionProvider"
+__all__ = ["TENSORRT", "AppState", "RunWrapper", "build_engines"]
 
 
 def build_engines(runtime: Runtime) -> int:
@@ -69,6 +61,7 @@ class AppState:
             self.settings.batch,
             on_batch=self.metrics.observe_batch,
             on_drop=self.metrics.observe_drop,
+            token_outputs=runtime.token_outputs,
         )
         self.metrics.track_queue(lambda: batcher.queued_rows, lambda: batcher.queued_tokens)
         batcher.start()
@@ -77,8 +70,8 @@ class AppState:
         if built:
             log.info("built TensorRT engines", extra={"shapes": built})
         # Real forward passes, long and short, so the first client never pays ORT's first-run cost.
-        await self.engine.answer([WARMUP_QA])
-        await self.engine.classify([WARMUP_NLI])
+        for name, head in runtime.heads.items():
+            await self.engine.run_task(name, [head.example()])
         self.metrics.model_info.labels(
             runtime.bundle_sha256, runtime.provider, runtime.manifest.precision
         ).set(1)

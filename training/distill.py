@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from road.core.tasks import GRAPH_INPUTS
+from road.core.tasks import GRAPH_INPUTS, TaskKind
 from road.training.config import DistillConfig, TrainConfig
 from road.training.features import TaskFeatures
 from road.training.kd_losses import COMBINE_MODES
@@ -22,16 +22,24 @@ from road.training.teachers import (
     tokenizer_fingerprint,
 )
 
-# Task settings that do not change the training rows (the rows' tokens are hashed anyway).
-_NOT_PREPROCESSING = ("train", "dev", "batch_size", "dev_limit", "max_answer_len")
+# Per kind, the task settings that shape its training rows (the rows' tokens are hashed too).
+PREPROCESSING: dict[TaskKind, tuple[str, ...]] = {
+    TaskKind.SPAN_EXTRACTION: (
+        "max_seq_len", "doc_stride", "max_question_tokens", "negative_fraction",
+        "same_article_fraction", "train_limit",
+    ),
+    TaskKind.CLASSIFICATION: ("max_seq_len", "train_limit", "class_weights"),
+}  # fmt: skip
 
 
 def preprocessing(config: TrainConfig, task: str, tokenizer: PreTrainedTokenizerBase) -> dict:
     """What shapes a task's training rows: the tokenizer, its window settings, the seed."""
-    settings = asdict(getattr(config, task))
-    for key in _NOT_PREPROCESSING:
-        settings.pop(key, None)
-    extra = {"negative_seed": config.seed} if task == "qa" else {}
+    definition = config.tasks()[task]
+    kind = TaskKind(definition.kind)
+    settings = {
+        key: value for key, value in asdict(definition).items() if key in PREPROCESSING[kind]
+    }
+    extra = {"negative_seed": config.seed} if kind is TaskKind.SPAN_EXTRACTION else {}
     return {"task": task, "tokenizer": tokenizer_fingerprint(tokenizer), **settings, **extra}
 
 
@@ -66,7 +74,7 @@ class Distillation:
         for task, sources in sorted(distill.teachers.items()):
             soft[task] = []
             for source in sources:
-                teacher = load_teacher(source, task)
+                teacher = load_teacher(source, config.tasks()[task].spec)
                 check_same_tokenizer(teacher, tokenizer)
                 soft[task].append(
                     build_soft_targets(

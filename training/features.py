@@ -10,26 +10,27 @@ from typing import TypeVar
 import numpy as np
 import torch
 
-from road.core.data import NLIExample, QAExample, read_nli, read_squad
-from road.core.evaluation import with_negatives
-from road.core.nli import NLIEncoder
+from road.core.classification import TextEncoder
+from road.core.data import ClassificationExample, QAExample, read_classification, read_squad
+from road.core.negatives import with_negatives
 from road.core.qa import QAEncoder, answer_token_span
 from road.core.rows import Row, pad_rows
-from road.core.tasks import NLI
-from road.training.config import TrainConfig
+from road.core.tasks import QA, TaskKind
+from road.training.config import TaskConfig, TrainConfig
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class TaskFeatures:
-    """Rows of one task with their targets: (start, end) for QA, a label index for NLI."""
+    """Rows of one task with their targets: (start, end) for spans, a label index for classes."""
 
     name: str
     rows: list[Row]
     targets: np.ndarray
-    # A stable id per row (`<example id>#<window>` for QA), the key of cached teacher logits.
+    # A stable id per row (`<example id>#<window>` for spans), the key of cached teacher logits.
     ids: list[str] = field(default_factory=list)
+    kind: TaskKind = TaskKind.SPAN_EXTRACTION
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -50,8 +51,10 @@ def qa_features(
     negative_fraction: float,
     seed: int,
     same_article_fraction: float = 0.0,
+    name: str = QA.name,
 ) -> TaskFeatures:
-    """Every window of every pair; windows without the gold answer point at CLS (no answer)."""
+    """Span extraction: every window of every pair; windows without the gold answer point at
+    CLS (no answer)."""
     examples = with_negatives(examples, negative_fraction, same_article_fraction, seed)
     lengths = encoder.question_lengths([ex.question for ex in examples])
     examples = [ex for ex, n in zip(examples, lengths) if n <= encoder.max_question_tokens]
@@ -64,15 +67,19 @@ def qa_features(
             rows.append(window)
             targets.append(answer_token_span(window, start, end))
             ids.append(f"{ex.id}#{k}")
-    return TaskFeatures("qa", rows, np.asarray(targets, dtype=np.int64), ids)
+    return TaskFeatures(name, rows, np.asarray(targets, dtype=np.int64), ids)
 
 
-def nli_features(examples: Sequence[NLIExample], encoder: NLIEncoder) -> TaskFeatures:
-    rows = encoder.encode(
-        [e.premise for e in examples], [e.hypothesis for e in examples], truncate=True
-    )
-    targets = np.asarray([NLI.labels.index(e.label) for e in examples], dtype=np.int64)
-    return TaskFeatures("nli", rows, targets, [e.id for e in examples])
+def classification_features(
+    examples: Sequence[ClassificationExample],
+    encoder: TextEncoder,
+    labels: Sequence[str],
+    name: str,
+) -> TaskFeatures:
+    """Classification: one (truncated) row per example, its label's index as target."""
+    rows = encoder.encode_texts([e.texts for e in examples], truncate=True)
+    targets = np.asarray([list(labels).index(e.label) for e in examples], dtype=np.int64)
+    return TaskFeatures(name, rows, targets, [e.id for e in examples], TaskKind.CLASSIFICATION)
 
 
 class TaskSampler:
@@ -199,19 +206,18 @@ def spread(items: list[T], limit: int | None) -> list[T]:
     return [items[int(i)] for i in np.linspace(0, len(items) - 1, limit)]
 
 
+def task_features(task: TaskConfig, seed: int, tokenizer_dir: Path) -> TaskFeatures:
+    """One task's training features, by its kind."""
+    if TaskKind(task.kind) is TaskKind.SPAN_EXTRACTION:
+        encoder = QAEncoder.from_window(tokenizer_dir, task.window)
+        examples = spread(read_squad(task.train), task.train_limit)
+        return qa_features(
+            examples, encoder, task.negative_fraction, seed, task.same_article_fraction, task.name
+        )
+    text = TextEncoder.from_file(tokenizer_dir, task.max_seq_len, task.fields)
+    labelled = spread(read_classification(task.train, task.fields, task.labels), task.train_limit)
+    return classification_features(labelled, text, task.labels, task.name)
+
+
 def build_features(config: TrainConfig, tokenizer_dir: Path) -> dict[str, TaskFeatures]:
-    features = {}
-    if config.qa is not None:
-        qa = config.qa
-        encoder = QAEncoder.from_file(
-            tokenizer_dir, qa.max_seq_len, qa.doc_stride, qa.max_question_tokens
-        )
-        examples = spread(read_squad(qa.train), qa.train_limit)
-        features["qa"] = qa_features(
-            examples, encoder, qa.negative_fraction, config.seed, qa.same_article_fraction
-        )
-    if config.nli is not None:
-        encoder_nli = NLIEncoder.from_file(tokenizer_dir, config.nli.max_seq_len)
-        examples_nli = spread(read_nli(config.nli.train), config.nli.train_limit)
-        features["nli"] = nli_features(examples_nli, encoder_nli)
-    return features
+    return {task.name: task_features(task, config.seed, tokenizer_dir) for task in config.task_defs}

@@ -47,10 +47,7 @@ def seed_everything(seed: int) -> None:
 
 
 def make_accelerator() -> Accelerator:
-    """One process, or one of several under `accelerate launch`/torchrun (DDP; gloo on CPU).
-
-    Tasks leave the other task's head unused, hence find_unused_parameters.
-    """
+    """One process or several under `accelerate launch` (DDP); a step leaves other heads unused."""
     return Accelerator(
         cpu=not torch.cuda.is_available(),
         kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
@@ -92,14 +89,18 @@ class Run:
 
 
 def load_model(config: TrainConfig, out: Path) -> tuple[RoadStudent, PreTrainedTokenizerBase]:
-    """The student and tokenizer from OUTPUT_DIR/checkpoint-last, else `resume_from`, else init."""
-    if (out / LAST).is_dir():
-        return RoadStudent.from_pretrained(out / LAST), load_tokenizer(str(out / LAST))
-    if config.resume_from is not None:
-        source = Path(config.resume_from)
-        read_compact(source)  # refuses damaged weights before training on them
-        return RoadStudent.from_pretrained(source), load_tokenizer(str(source))
-    student = load_student(config.init)
+    """The student and tokenizer from OUTPUT_DIR/checkpoint-last, else `resume_from`, else init.
+
+    A fresh student gets a head per task; a resumed one keeps its heads and gains missing ones.
+    """
+    specs = [task.spec for task in config.task_defs]
+    source = out / LAST if (out / LAST).is_dir() else config.resume_from
+    if source is not None:
+        if source == config.resume_from:
+            read_compact(Path(source))  # refuses damaged weights before training on them
+        student = RoadStudent.from_pretrained(source).set_tasks(specs, keep=True)
+        return student, load_tokenizer(str(source))
+    student = load_student(config.init).set_tasks(specs)
     if config.layers is not None:
         student = keep_layers(student, config.layers)
     return student, load_tokenizer(config.init)
@@ -107,7 +108,7 @@ def load_model(config: TrainConfig, out: Path) -> tuple[RoadStudent, PreTrainedT
 
 def make_sampler(config: TrainConfig, features: dict[str, TaskFeatures]) -> TaskSampler:
     sizes = {name: len(f) for name, f in features.items()}
-    batch_sizes = {name: getattr(config, name).batch_size for name in features}
+    batch_sizes = {name: config.tasks()[name].batch_size for name in features}
     weights = task_weights(sizes, config.task_alpha, config.task_weights)
     lengths = {name: f.lengths() for name, f in features.items()}
     return TaskSampler(

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn.functional import cross_entropy
 
-from road.core.tasks import GRAPH_INPUTS, NLI
+from road.core.tasks import GRAPH_INPUTS, TaskKind
 from road.training.config import TrainConfig
 from road.training.distill import Distillation
 from road.training.kd_losses import (
@@ -27,7 +27,7 @@ from road.training.kd_losses import (
     span_kd,
 )
 from road.training.model import RoadStudent
-from road.training.smart import smart_loss, sym_kl, task_logits
+from road.training.smart import smart_loss, sym_kl
 
 
 @dataclass
@@ -43,18 +43,26 @@ class StepTargets:
 
 
 class Trainee(nn.Module):
-    """The student, plus per-task projections onto a teacher layer for the hidden-state MSE."""
+    """The student, plus per-task projections onto a teacher layer for the hidden-state MSE.
+
+    The loss is chosen by the task's kind: span cross-entropy (and span KD) for span
+    extraction, weighted cross-entropy (and soft-label KD) for classification.
+    """
 
     def __init__(
         self, student: RoadStudent, config: TrainConfig, teacher_hidden: dict[str, int]
     ) -> None:
         super().__init__()
         self.student, self.config = student, config
+        self.kinds = {task.name: TaskKind(task.kind) for task in config.task_defs}
         width = student.config.hidden_size
-        nli = config.nli
-        weights = [nli.class_weights.get(label, 1.0) for label in NLI.labels] if nli else []
-        # A buffer, so it follows the module to the training device.
-        self.register_buffer("class_weights", torch.tensor(weights), persistent=False)
+        for task in config.task_defs:
+            if task.class_weights:
+                weights = [task.class_weights.get(label, 1.0) for label in task.labels]
+                # A buffer, so it follows the module to the training device.
+                self.register_buffer(
+                    f"class_weights_{task.name}", torch.tensor(weights), persistent=False
+                )
         self.projections = nn.ModuleDict(
             {task: nn.Linear(width, size) for task, size in sorted(teacher_hidden.items())}
         )
@@ -65,16 +73,17 @@ class Trainee(nn.Module):
         """The micro-batch's loss (`loss`) and its named parts, for logging."""
         inputs = {name: batch[name] for name in GRAPH_INPUTS}
         gold, mask = batch["targets"], inputs["attention_mask"]
-        span_mask = mask if task == "qa" else None
+        span = self.kinds[task] is TaskKind.SPAN_EXTRACTION
+        span_mask = mask if span else None
         want_hidden = targets.teacher_hidden is not None
         encoded = self.student.electra(**inputs, output_hidden_states=want_hidden)
         # Losses in fp32 whatever the autocast precision of the encoder.
-        logits = task_logits(self.student.heads(encoded.last_hidden_state), task)
+        logits = self.student.select(self.student.heads(encoded.last_hidden_state), task)
         outputs = tuple(output.float() for output in logits)
-        if task == "qa":
+        if span:
             parts = {"gold": span_cross_entropy(*outputs, gold, mask)}
         else:
-            weight = self.class_weights if len(self.class_weights) else None
+            weight = getattr(self, f"class_weights_{task}", None)
             parts = {"gold": cross_entropy(outputs[0], gold, weight=weight)}
         loss = parts["gold"]
         distill, smart = self.config.distill, self.config.smart
@@ -104,7 +113,7 @@ class Trainee(nn.Module):
     ) -> torch.Tensor:
         distill = self.config.distill
         assert distill is not None
-        if task == "qa":
+        if self.kinds[task] is TaskKind.SPAN_EXTRACTION:
             start, end = teachers
             combined = combine_span_teachers(
                 start, end, gold, distill.combine, distill.wrong_weight, mask
@@ -135,5 +144,5 @@ def step_targets(
     if ema is not None:
         with torch.no_grad():
             inputs = {name: batch[name] for name in GRAPH_INPUTS}
-            fields["ema_logits"] = task_logits(ema(**inputs), task)
+            fields["ema_logits"] = ema.select(ema(**inputs), task)
     return StepTargets(gold_weight=weight, **fields)

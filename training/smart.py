@@ -13,16 +13,10 @@ import copy
 import torch
 from torch.nn.functional import kl_div, log_softmax
 
+from road.core.tasks import TaskKind
 from road.training.config import SmartConfig
 from road.training.kd_losses import masked
 from road.training.model import RoadStudent
-
-
-def task_logits(
-    outputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor], task: str
-) -> tuple[torch.Tensor, ...]:
-    """The outputs a task's loss reads: (start, end) for QA, (class logits,) for NLI."""
-    return outputs[:2] if task == "qa" else outputs[2:]
 
 
 def sym_kl(
@@ -46,7 +40,7 @@ def embedded_forward(
         attention_mask=inputs["attention_mask"],
         token_type_ids=inputs["token_type_ids"],
     ).last_hidden_state
-    return task_logits(student.heads(hidden), task)
+    return student.select(student.heads(hidden), task)
 
 
 def smart_loss(
@@ -57,7 +51,8 @@ def smart_loss(
     config: SmartConfig,
 ) -> torch.Tensor:
     """symKL between the clean outputs and those of the adversarially perturbed embeddings."""
-    mask = inputs["attention_mask"] if task == "qa" else None
+    span = student.tasks[task].kind is TaskKind.SPAN_EXTRACTION
+    mask = inputs["attention_mask"] if span else None
     embeds = student.electra.embeddings.word_embeddings(inputs["input_ids"])
     noise = (torch.randn_like(embeds) * config.sigma).requires_grad_()
     for _ in range(config.ascent_steps):

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from road.core.rows import pad_rows
-from road.core.tasks import NLI
+from road.core.rows import length_sorted_batches, run_batches
+from road.core.tasks import TaskKind
 from road.training.features import TaskFeatures
 from road.training.teachers import Teacher
 
@@ -30,8 +30,11 @@ META = "meta.json"
 IDS = "ids.json"
 
 
-def output_names(task: str) -> tuple[str, ...]:
-    return ("start", "end") if task == "qa" else ("nli",)
+def output_names(features: TaskFeatures) -> tuple[str, ...]:
+    """The cached outputs' file stems: start and end for spans, the task's name for classes."""
+    if features.kind is TaskKind.SPAN_EXTRACTION:
+        return ("start", "end")
+    return (features.name,)
 
 
 def features_digest(features: TaskFeatures) -> str:
@@ -58,13 +61,15 @@ class SoftTargets:
     def __init__(self, path: Path, features: TaskFeatures) -> None:
         meta = json.loads((path / META).read_text())
         self.path, self.task, self.width = path, meta["task"], meta["width"]
+        self.span = features.kind is TaskKind.SPAN_EXTRACTION
         self.shard_rows, self.rows = meta["shard_rows"], meta["rows"]
+        self.names = output_names(features)
         self.shards = {
             name: [
                 np.load(path / shard_name(name, k), mmap_mode="r")
                 for k in range(num_shards(self.rows, self.shard_rows))
             ]
-            for name in output_names(self.task)
+            for name in self.names
         }
         cached = {fid: i for i, fid in enumerate(json.loads((path / IDS).read_text()))}
         missing = [fid for fid in features.ids if fid not in cached]
@@ -73,12 +78,12 @@ class SoftTargets:
         self.row_of = np.asarray([cached[fid] for fid in features.ids], dtype=np.int64)
 
     def batch(self, indices: Sequence[int], width: int | None = None) -> list[torch.Tensor]:
-        """Logits of these feature rows: QA `[n, width]` per output, NLI `[n, classes]`."""
+        """Logits of these feature rows: spans `[n, width]` per output, classes `[n, labels]`."""
         out = []
-        for name in output_names(self.task):
+        for name in self.names:
             rows = [self._row(name, int(self.row_of[i])) for i in indices]
             stacked = np.stack(rows)
-            if width is not None and self.task == "qa":
+            if width is not None and self.span:
                 stacked = stacked[:, :width]
             out.append(torch.from_numpy(np.array(stacked, dtype=np.float32)))
         return out
@@ -136,7 +141,7 @@ def _compute(
 ) -> None:
     path.mkdir(parents=True, exist_ok=True)
     _atomic_write(path / IDS, json.dumps(features.ids))
-    names, width = output_names(features.name), _width(features)
+    names, width = output_names(features), _width(features)
     teacher.model.to(device or torch.device("cpu"))
     progress = tqdm(total=len(features), desc=f"teacher {features.name}", unit="row")
     for shard in range(num_shards(len(features), shard_rows)):
@@ -161,21 +166,25 @@ def _teacher_logits(
     device: torch.device | None,
     progress: tqdm,
 ) -> list[np.ndarray]:
-    """Logits of `rows`, run in length-sorted batches; QA positions past a row's end stay 0."""
-    qa = features.name == "qa"
-    columns = width if qa else len(NLI.labels)
-    arrays = [np.zeros((len(rows), columns), np.float32) for _ in output_names(features.name)]
-    order = sorted(rows, key=lambda i: len(features.rows[i]))
-    for begin in range(0, len(order), batch_size):
-        chunk = order[begin : begin + batch_size]
-        inputs = pad_rows([features.rows[i] for i in chunk])
+    """Logits of `rows`, run in length-sorted batches; span positions past a row's end stay 0."""
+    span = features.kind is TaskKind.SPAN_EXTRACTION
+    names = output_names(features)
+
+    def run(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         batch = {k: torch.from_numpy(v).to(device or "cpu") for k, v in inputs.items()}
-        for array, values in zip(arrays, teacher(batch).logits):
-            values_np = values.cpu().numpy()
-            for j, i in enumerate(chunk):
-                n = len(features.rows[i]) if qa else columns
-                array[i - rows.start, :n] = values_np[j, :n]
-        progress.update(len(chunk))
+        progress.update(len(inputs["input_ids"]))
+        return {n: v.cpu().numpy() for n, v in zip(names, teacher(batch).logits)}
+
+    subset = [features.rows[i] for i in rows]
+    token_outputs = names if span else ()
+    outputs = run_batches(run, subset, length_sorted_batches(subset, batch_size), token_outputs)
+    arrays = []
+    for name in names:
+        columns = width if span else len(outputs[0][name]) if outputs else 0
+        array = np.zeros((len(rows), columns), np.float32)
+        for k, out in enumerate(outputs):
+            array[k, : len(out[name])] = out[name]
+        arrays.append(array)
     return arrays
 
 

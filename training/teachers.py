@@ -1,4 +1,4 @@
-"""Teachers: frozen QA or NLI models, from a `road train` checkpoint or any HF checkpoint."""
+"""Teachers: frozen models of one task, from a `road train` checkpoint or any HF checkpoint."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from road.core.tasks import NLI
+from road.core.tasks import DEFAULT_TASKS, TaskKind, TaskSpec
 from road.training.init import load_tokenizer, resolve_source
 from road.training.model import RoadStudent
 
@@ -24,7 +24,7 @@ ROAD_ARCHITECTURE = "RoadStudent"
 
 @dataclass
 class TeacherOutput:
-    """QA: (start, end) logits; NLI: (class logits,) in road's label order. Plus one layer."""
+    """Spans: (start, end) logits; classes: (logits,) in the task's label order. Plus a layer."""
 
     logits: tuple[torch.Tensor, ...]
     hidden: torch.Tensor | None = None
@@ -33,11 +33,15 @@ class TeacherOutput:
 @dataclass
 class Teacher:
     source: str
-    task: str
+    spec: TaskSpec
     model: nn.Module
     tokenizer: PreTrainedTokenizerBase
-    # NLI heads of foreign checkpoints: their class index for each of road's labels.
+    # Classification heads of foreign checkpoints: their class index for each task label.
     label_order: list[int] | None = None
+
+    @property
+    def task(self) -> str:
+        return self.spec.name
 
     # no_grad rather than inference_mode: the teacher's hidden states enter the student's loss,
     # and autograd refuses to save inference tensors for the backward pass.
@@ -48,13 +52,12 @@ class Teacher:
         want_hidden = hidden_layer is not None
         if isinstance(self.model, RoadStudent):
             encoded = self.model.electra(**inputs, output_hidden_states=want_hidden)
-            start, end, nli = self.model.heads(encoded.last_hidden_state)
-            logits = (start, end) if self.task == "qa" else (nli,)
+            logits = self.model.select(self.model.heads(encoded.last_hidden_state), self.task)
         else:
             if getattr(self.model.config, "type_vocab_size", 2) < 2:
                 inputs = {k: v for k, v in inputs.items() if k != "token_type_ids"}
             encoded = self.model(**inputs, output_hidden_states=want_hidden)
-            if self.task == "qa":
+            if self.spec.kind is TaskKind.SPAN_EXTRACTION:
                 logits = (encoded.start_logits, encoded.end_logits)
             else:
                 logits = (encoded.logits[:, self.label_order],)
@@ -71,30 +74,33 @@ class Teacher:
         return digest.hexdigest()
 
 
-def load_teacher(source: str, task: str) -> Teacher:
-    """A frozen teacher in eval mode; `source` is a checkpoint dir, HF dir or hub id."""
+def load_teacher(source: str, task: TaskSpec | str) -> Teacher:
+    """A frozen teacher of `task` (a spec, or a default task's name) in eval mode; `source` is a
+    checkpoint dir, HF dir or hub id."""
+    if isinstance(task, str):
+        task = DEFAULT_TASKS[task]
     path = resolve_source(source)
     config = AutoConfig.from_pretrained(path)
     label_order = None
     model: nn.Module
     if ROAD_ARCHITECTURE in (config.architectures or []):
         model = RoadStudent.from_pretrained(path)
-    elif task == "qa":
+    elif task.kind is TaskKind.SPAN_EXTRACTION:
         model = AutoModelForQuestionAnswering.from_pretrained(path)
     else:
         model = AutoModelForSequenceClassification.from_pretrained(path)
-        label_order = nli_label_order(model.config.id2label)
+        label_order = label_order_of(model.config.id2label, task.labels)
     model.eval().requires_grad_(False)
     return Teacher(source, task, model, load_tokenizer(source), label_order)
 
 
-def nli_label_order(id2label: dict[int, str]) -> list[int]:
-    """Where each of road's NLI labels sits in a foreign classifier's output."""
+def label_order_of(id2label: dict[int, str], labels: tuple[str, ...]) -> list[int]:
+    """Where each of the task's labels sits in a foreign classifier's output."""
     index = {str(label).lower(): int(i) for i, label in id2label.items()}
-    missing = [label for label in NLI.labels if label not in index]
+    missing = [label for label in labels if label not in index]
     if missing:
-        raise ValueError(f"teacher labels {sorted(index)} lack road's NLI labels {missing}")
-    return [index[label] for label in NLI.labels]
+        raise ValueError(f"teacher labels {sorted(index)} lack the task's labels {missing}")
+    return [index[label] for label in labels]
 
 
 def tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:

@@ -117,4 +117,4 @@ def test_qa_task_needs_a_finite_tuned_threshold(
     tiny_checkpoint: Path, threshold: float | None
 ) -> None:
     with pytest.raises(ExportError, match="null threshold"):
-        task_info(load_config(tiny_checkpoint / CONFIG_FILE), threshold)
+        task_info(load_config(tiny_checkpoint / CONFIG_FILE), {"qa": threshold})

@@ -11,7 +11,7 @@ import pytest
 
 from road.core.bundle import load_manifest
 from road.core.rows import Row
-from road.core.tasks import GRAPH_INPUTS, GRAPH_OUTPUTS
+from road.core.tasks import GRAPH_INPUTS, GRAPH_OUTPUTS, NLI, QA
 from road.export.errors import ExportError
 from road.export.invariance import batch_invariance
 from road.export.pipeline import export_bundle
@@ -132,7 +132,7 @@ def batch_dependent(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def test_batch_invariance_is_zero_for_a_rowwise_graph() -> None:
-    result = batch_invariance(rowwise, rows([3, 7, 5]), rows([9, 4]), batch_size=2)
+    result = batch_invariance(rowwise, {QA: rows([3, 7, 5]), NLI: rows([9, 4])}, batch_size=2)
     assert result["max_abs_diff"] == dict.fromkeys(GRAPH_OUTPUTS, 0.0)
     assert result["changed_spans"] == result["changed_labels"] == 0
     assert result["rows"] == {"qa": 3, "nli": 2}
@@ -140,7 +140,9 @@ def test_batch_invariance_is_zero_for_a_rowwise_graph() -> None:
 
 def test_batch_invariance_catches_batch_dependence() -> None:
     # Alone, each QA row's start logits rise (argmax last); next to the 9-token row they fall.
-    result = batch_invariance(batch_dependent, rows([3, 7, 5]), rows([9, 4]), batch_size=5)
+    result = batch_invariance(
+        batch_dependent, {QA: rows([3, 7, 5]), NLI: rows([9, 4])}, batch_size=5
+    )
     assert result["max_abs_diff"]["start_logits"] > 1.0
     assert result["max_abs_diff"]["end_logits"] == result["max_abs_diff"]["nli_logits"] == 0.0
     assert result["changed_spans"] == 3 and result["changed_labels"] == 0
@@ -148,7 +150,7 @@ def test_batch_invariance_catches_batch_dependence() -> None:
 
 def test_runner_outputs_match_batch_invariance_rows(fp32_bundle: Path) -> None:
     runner = onnx_runner(open_session(fp32_bundle / "model.onnx"))
-    result = batch_invariance(runner, rows([5, 12]), rows([8, 30]), batch_size=4)
+    result = batch_invariance(runner, {QA: rows([5, 12]), NLI: rows([8, 30])}, batch_size=4)
     assert max(result["max_abs_diff"].values()) < 1e-5
 
 

@@ -38,7 +38,7 @@ def tiny_bundle(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory)
 def direct_answer(bundle: Path, question: str, context: str) -> tuple[str, int, int]:
     """The same question answered without HTTP: runtime + the shared decoder, one window each."""
     runtime = Runtime.load(bundle)
-    windows = runtime.qa_encoder.encode([question], [context])[0]
+    windows = runtime.heads["qa"].encoder.encode([question], [context])[0]  # type: ignore[attr-defined]
     starts, ends = [], []
     for window in windows:
         n = len(window)
@@ -50,7 +50,7 @@ def direct_answer(bundle: Path, question: str, context: str) -> tuple[str, int, 
         out = runtime.run(inputs)
         starts.append(out["start_logits"][0])
         ends.append(out["end_logits"][0])
-    qa = runtime.qa
+    qa = runtime.manifest.tasks.qa
     best = decode_answers(
         windows,
         starts,

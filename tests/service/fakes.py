@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from road.core.bundle import NLITaskInfo, QATaskInfo, load_manifest
-from road.core.nli import NLIEncoder
+from road.core.bundle import Tasks, load_manifest
+from road.core.classification import TextEncoder
 from road.core.qa import QAEncoder
+from road.runtime.heads import Head, load_heads
 from road.runtime.settings import default_bundle
 
 
@@ -81,24 +82,30 @@ class KeywordSession(RecordingSession):
 
 @dataclass
 class FakeRuntime:
-    """The real default bundle's tokenizer and task settings, with a fake session."""
+    """The real default bundle's tokenizer and task heads, with a fake session."""
 
-    qa_encoder: QAEncoder
-    nli_encoder: NLIEncoder
-    qa: QATaskInfo
-    nli: NLITaskInfo
+    heads: dict[str, Head]
     session: RecordingSession
 
     @classmethod
     def create(cls, session: RecordingSession, max_seq_len: int | None = None) -> FakeRuntime:
         bundle = default_bundle()
         manifest = load_manifest(bundle, verify=False)
-        qa, nli = manifest.tasks.qa, manifest.tasks.nli
-        assert qa is not None and nli is not None
+        qa = manifest.tasks.qa
+        assert qa is not None and manifest.tasks.nli is not None
         if max_seq_len is not None:
             qa = qa.model_copy(update={"max_seq_len": max_seq_len, "doc_stride": max_seq_len // 4})
-        encoder = QAEncoder.from_file(bundle, qa.max_seq_len, qa.doc_stride, qa.max_question_tokens)
-        return cls(encoder, NLIEncoder.from_file(bundle, nli.max_seq_len), qa, nli, session)
+            tasks = Tasks({**manifest.tasks.root, "qa": qa})
+            manifest = manifest.model_copy(update={"tasks": tasks})
+        return cls(load_heads(bundle, manifest), session)
+
+    @property
+    def qa_encoder(self) -> QAEncoder:
+        return self.heads["qa"].encoder  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def nli_encoder(self) -> TextEncoder:
+        return self.heads["nli"].encoder  # type: ignore[attr-defined, no-any-return]
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return self.session(inputs)

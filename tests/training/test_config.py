@@ -36,9 +36,10 @@ def test_yaml_builds_nested_typed_config(config_file: Path) -> None:
         lr=2.0e-4,
         layers=(0, 2, 4),
         task_weights={"qa": 0.3, "nli": 0.7},
-        qa=QAConfig(train="qa-train.json", dev="qa-dev.json", max_seq_len=128),
+        task_defs=(QAConfig(train="qa-train.json", dev="qa-dev.json", max_seq_len=128),),
     )
-    assert isinstance(config.qa, QAConfig) and config.qa.doc_stride == 128
+    assert config.qa is not None and config.qa.kind == "span_extraction"
+    assert config.qa.doc_stride == 128
     assert config.nli is None
     assert list(config.tasks()) == ["qa"]
 
@@ -84,7 +85,7 @@ def test_overrides_without_a_file() -> None:
     ("override", "message"),
     [
         ("learning_rate=1", r"unknown TrainConfig keys: \['learning_rate'\]"),
-        ("qa.stride=1", r"unknown QAConfig keys: \['stride'\]"),
+        ("qa.stride=1", r"unknown TaskConfig keys: \['stride'\]"),
         ("steps", "not key=value"),
     ],
 )
@@ -96,7 +97,7 @@ def test_bad_overrides_are_rejected(config_file: Path, override: str, message: s
 def test_unknown_yaml_key_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("output_dir: x\nsteps: 1\nnli: {train: a, dev: b, max_len: 9}\n")
-    with pytest.raises(ValueError, match=r"unknown NLIConfig keys: \['max_len'\]"):
+    with pytest.raises(ValueError, match=r"unknown TaskConfig keys: \['max_len'\]"):
         load_config(path)
 
 

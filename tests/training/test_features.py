@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from road.core.data import read_nli, read_squad
+from road.core.data import read_classification, read_squad
 from road.core.nli import NLIEncoder
 from road.core.qa import QAEncoder
+from road.core.tasks import NLI
 from road.training.features import (
     TaskSampler,
-    nli_features,
+    classification_features,
     qa_features,
     spread,
     task_weights,
@@ -122,8 +123,9 @@ def test_qa_features_skip_over_long_questions(tiny_data: dict[str, Path]) -> Non
 
 
 def test_nli_features_and_batch(tiny_data: dict[str, Path]) -> None:
-    examples = read_nli(tiny_data["nli"])
-    features = nli_features(examples, NLIEncoder.from_file(minilm_dir(), 12))
+    examples = read_classification(tiny_data["nli"], NLI.fields, NLI.labels)
+    encoder = NLIEncoder.from_file(minilm_dir(), 12)
+    features = classification_features(examples, encoder, NLI.labels, NLI.name)
     assert features.targets.tolist() == [0, 2, 1, 0, 2, 1]
     assert max(len(r) for r in features.rows) == 12  # over-long pairs truncated, not refused
     batch = features.batch([1, 4])

@@ -55,7 +55,7 @@ def test_student_heads_produce_logits(student: RoadStudent, batch: dict[str, tor
     length = batch["input_ids"].shape[1]
     assert start.shape == end.shape == (2, length)
     assert nli.shape == (2, 3)
-    assert student.config.nli_labels == ["entailment", "neutral", "contradiction"]
+    assert student.tasks["nli"].labels == ("entailment", "neutral", "contradiction")
 
 
 def test_keep_layers_keeps_the_chosen_layers(

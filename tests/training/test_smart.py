@@ -15,7 +15,6 @@ from road.training.smart import (
     make_ema,
     smart_loss,
     sym_kl,
-    task_logits,
     update_ema,
 )
 
@@ -41,7 +40,7 @@ def test_embedded_forward_matches_the_model_and_noise_changes_it(
 ) -> None:
     embeds = student.electra.embeddings.word_embeddings(inputs["input_ids"])
     with torch.no_grad():
-        clean = task_logits(student(**inputs), "nli")
+        clean = student.select(student(**inputs), "nli")
         same = embedded_forward(student, embeds, inputs, "nli")
         noisy = embedded_forward(student, embeds + 0.5 * torch.randn_like(embeds), inputs, "nli")
     assert torch.allclose(same[0], clean[0], atol=1e-6)  # only the word embeddings were replaced
@@ -61,7 +60,7 @@ def test_smart_term_is_finite_non_negative_and_trains_the_student(
 ) -> None:
     student.train()
     torch.manual_seed(0)
-    clean = task_logits(student(**inputs), task)
+    clean = student.select(student(**inputs), task)
     loss = smart_loss(student, inputs, task, clean, SmartConfig(ascent_steps=2))
     assert torch.isfinite(loss) and loss.item() > 0
     loss.backward()

@@ -15,20 +15,21 @@ from transformers import (
     ElectraForSequenceClassification,
 )
 
-from road.core.data import read_nli, read_squad
+from road.core.data import read_classification, read_squad
 from road.core.nli import NLIEncoder
 from road.core.qa import QAEncoder
 from road.core.rows import pad_rows
+from road.core.tasks import NLI
 from road.training.config import load_config
 from road.training.distill import preprocessing
-from road.training.features import TaskFeatures, nli_features, qa_features
+from road.training.features import TaskFeatures, classification_features, qa_features
 from road.training.soft_targets import META, build_soft_targets
 from road.training.teachers import (
     Teacher,
     TeacherOutput,
     check_same_tokenizer,
+    label_order_of,
     load_teacher,
-    nli_label_order,
     tokenizer_fingerprint,
 )
 
@@ -52,7 +53,7 @@ def qa_rows(tiny_data: dict[str, Path], tiny_init: Path, doc_stride: int = 8) ->
 
 def teacher(tiny_init: Path, task: str) -> CountingTeacher:
     loaded = load_teacher(str(tiny_init), task)
-    return CountingTeacher(loaded.source, task, loaded.model, loaded.tokenizer)
+    return CountingTeacher(loaded.source, loaded.spec, loaded.model, loaded.tokenizer)
 
 
 def direct_logits(t: Teacher, features: TaskFeatures, index: int) -> list[np.ndarray]:
@@ -153,7 +154,9 @@ def test_interrupted_cache_resumes_missing_shards(
 def test_nli_cache_holds_class_logits(
     tiny_data: dict[str, Path], tiny_init: Path, tmp_path: Path
 ) -> None:
-    features = nli_features(read_nli(tiny_data["nli"]), NLIEncoder.from_file(tiny_init, 48))
+    examples = read_classification(tiny_data["nli"], NLI.fields, NLI.labels)
+    encoder = NLIEncoder.from_file(tiny_init, 48)
+    features = classification_features(examples, encoder, NLI.labels, NLI.name)
     t = teacher(tiny_init, "nli")
     (logits,) = build_soft_targets(t, features, {}, tmp_path).batch(range(len(features)))
     assert logits.shape == (6, 3)
@@ -195,8 +198,8 @@ def pair_rows(tiny_init: Path) -> list:
 
 
 def test_label_order_needs_road_labels() -> None:
-    with pytest.raises(ValueError, match="lack road's NLI labels"):
-        nli_label_order({0: "yes", 1: "no"})
+    with pytest.raises(ValueError, match="lack the task's labels"):
+        label_order_of({0: "yes", 1: "no"}, NLI.labels)
 
 
 def test_teacher_with_another_tokenizer_is_refused(tiny_init: Path) -> None:
