@@ -21,9 +21,10 @@ from road.core.qa import QAEncoder, QAWindow
 from road.core.qa_decode import decode_answers
 from road.core.rows import Row, RowOutput
 from road.core.tasks import TaskSpec
+from road.core.windows import PairWindower, TextWindow, aggregate
 from road.runtime.protocol import (
     Answer,
-    ClassificationResponse,
+    Evidence,
     QARequest,
     QAResponse,
     Schema,
@@ -34,11 +35,12 @@ __all__ = ["ClassificationHead", "Head", "RowOutput", "SpanHead", "load_heads"]
 
 
 class CharLimits(Protocol):
-    """The character limits a head checks (ModelSettings and the scorer's limits have them)."""
+    """The input limits a head checks (ModelSettings and the scorer's limits have them)."""
 
     max_question_chars: int
     max_context_chars: int
     max_nli_chars: int
+    max_nli_windows: int
 
 
 class Head(Protocol):
@@ -52,7 +54,7 @@ class Head(Protocol):
     def response(self) -> type[Schema]: ...
 
     def check(self, item: Any, limits: CharLimits) -> None: ...
-    def encode(self, items: Sequence[Any]) -> list[list[Row]]: ...
+    def encode(self, items: Sequence[Any], limits: CharLimits) -> list[list[Row]]: ...
     def decode(
         self, items: Sequence[Any], rows: Sequence[Sequence[Row]], outputs: Sequence[RowOutput]
     ) -> list[Any]: ...
@@ -88,7 +90,7 @@ class SpanHead:
         check_chars("question", item.question, limits.max_question_chars)
         check_chars("context", item.context, limits.max_context_chars)
 
-    def encode(self, items: Sequence[QARequest]) -> list[list[Row]]:
+    def encode(self, items: Sequence[QARequest], limits: CharLimits) -> list[list[Row]]:
         windows = self.encoder.encode([i.question for i in items], [i.context for i in items])
         return [list(w) for w in windows]
 
@@ -136,9 +138,18 @@ def span_response(
     return QAResponse(**best.model_dump(), answers=answers if item.top_k > 1 else None)
 
 
+@dataclass(frozen=True, slots=True)
+class TruncatedRow(Row):
+    """A pair cut longest-first to fit one row (`truncation: longest_first`)."""
+
+
 @dataclass(frozen=True)
 class ClassificationHead:
-    """A classification task: one text or a pair in, a label and its probabilities out."""
+    """A classification task: one text or a pair in, a label and its probabilities out.
+
+    A pair over `max_seq_len` tokens is windowed on its first text (`truncation: windows`, the
+    default; `road.core.windows`), truncated (`longest_first`) or refused (`none`).
+    """
 
     spec: TaskSpec
     info: ClassificationTaskInfo
@@ -150,29 +161,55 @@ class ClassificationHead:
         for field in self.spec.fields:
             check_chars(field, getattr(item, field), limits.max_nli_chars)
 
-    def encode(self, items: Sequence[Schema]) -> list[list[Row]]:
+    def encode(self, items: Sequence[Schema], limits: CharLimits) -> list[list[Row]]:
         texts = [tuple(getattr(i, field) for field in self.spec.fields) for i in items]
-        return [[row] for row in self.encoder.encode_texts(texts)]
+        try:
+            return [[row] for row in self.encoder.encode_texts(texts)]
+        except InputTooLong:
+            # Some pair does not fit one row: encode item by item to treat only those.
+            return [self._rows(i, t, limits) for i, t in zip(items, texts)]
+
+    def _rows(self, item: Schema, texts: tuple[str, ...], limits: CharLimits) -> list[Row]:
+        mode = getattr(item, "truncation", "none")
+        try:
+            return list(self.encoder.encode_texts([texts]))
+        except InputTooLong:
+            if mode == "longest_first":
+                (row,) = self.encoder.encode_texts([texts], truncate=True)
+                return [TruncatedRow(row.input_ids, row.token_type_ids)]
+            if mode != "windows" or len(texts) != 2:
+                raise
+        first, second = self.spec.fields
+        windower = PairWindower(self.encoder.tokenizer, self.encoder.max_seq_len, (first, second))
+        return list(windower.windows(texts[0], texts[1], limits.max_nli_windows))
 
     def decode(
         self, items: Sequence[Schema], rows: Sequence[Sequence[Row]], outputs: Sequence[RowOutput]
     ) -> list[Schema]:
-        return classification_responses(outputs, self.spec, self.response)
+        return [
+            self._answer(item, item_rows, mine)
+            for item, item_rows, mine in zip(items, rows, _per_item(outputs, rows))
+        ]
+
+    def _answer(self, item: Schema, rows: Sequence[Row], outputs: Sequence[RowOutput]) -> Schema:
+        (name,) = self.spec.outputs
+        logits = np.stack([o[name] for o in outputs])
+        if not isinstance(rows[0], TextWindow):
+            (scores,) = label_probabilities(logits, self.spec.labels)
+            extra = {"truncated": True} if isinstance(rows[0], TruncatedRow) else {}
+            return self.response(label=predicted_label(scores), scores=scores, **extra)
+        verdict = aggregate(logits, self.spec.labels)
+        window = rows[verdict.window]
+        assert isinstance(window, TextWindow)
+        first = getattr(item, self.spec.fields[0])
+        evidence = Evidence(
+            start=window.start, end=window.end, text=first[window.start : window.end]
+        )
+        return self.response(label=verdict.label, scores=verdict.scores, evidence=evidence)
 
     def example(self) -> Schema:
         texts = ("A man is playing a guitar.", "A person plays music.")
         return self.request(**dict(zip(self.spec.fields, texts)))
-
-
-def classification_responses(
-    outputs: Sequence[RowOutput], spec: TaskSpec, response: type[Schema] = ClassificationResponse
-) -> list[Schema]:
-    """Label and per-label probabilities for each row's output."""
-    if not outputs:
-        return []
-    (name,) = spec.outputs
-    scores = label_probabilities(np.stack([o[name] for o in outputs]), spec.labels)
-    return [response(label=predicted_label(s), scores=s) for s in scores]
 
 
 def load_heads(bundle_dir: Path, manifest: Manifest) -> dict[str, Head]:

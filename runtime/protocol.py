@@ -11,6 +11,7 @@ The HTTP API's OpenAPI page (/docs) is generated from these and the wrappers in
 from __future__ import annotations
 
 import functools
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -51,16 +52,39 @@ class QAResponse(Answer):
     )
 
 
+Truncation = Literal["windows", "longest_first", "none"]
+TRUNCATION_HELP = (
+    "A pair over the model's window: `windows` cuts the first text into overlapping windows "
+    "and aggregates them (docs/service.md), `longest_first` truncates (the response says "
+    "`truncated`), `none` refuses it (422)"
+)
+
+
 class NLIRequest(Schema):
     """Natural language inference: does `premise` entail or contradict `hypothesis`?"""
 
     premise: str = Field(min_length=1, examples=["A man is playing a guitar on stage."])
     hypothesis: str = Field(min_length=1, examples=["A man is performing music."])
+    truncation: Truncation = Field("windows", description=TRUNCATION_HELP)
+
+
+class Evidence(Schema):
+    """The window of the first text that decided: `premise[start:end] == text`."""
+
+    start: int = Field(description="Character offset of the window in the first text")
+    end: int = Field(description="End-exclusive character offset")
+    text: str
+
+
+EVIDENCE_HELP = "The deciding window, when the first text was cut into windows"
+TRUNCATED_HELP = "True when the pair was truncated (`truncation: longest_first`)"
 
 
 class NLIResponse(Schema):
     label: str = Field(description="entailment, neutral or contradiction")
     scores: dict[str, float] = Field(description="Probability of each label")
+    evidence: Evidence | None = Field(None, description=EVIDENCE_HELP)
+    truncated: bool | None = Field(None, description=TRUNCATED_HELP)
 
 
 class ClassificationResponse(Schema):
@@ -81,16 +105,24 @@ def classification_schemas(
     """Request and response models of a classification task, from its definition.
 
     Cached: the routes and the runtime's heads must share the very same classes."""
+    pair = len(fields) == 2
+    options = {"truncation": (Truncation, Field("windows", description=TRUNCATION_HELP))}
+    answers: dict[str, Any] = {
+        "evidence": (Evidence | None, Field(None, description=EVIDENCE_HELP)),
+        "truncated": (bool | None, Field(None, description=TRUNCATED_HELP)),
+    }
     request = create_model(  # type: ignore[call-overload]
         f"{_camel(name)}Request",
         __base__=Schema,
         __doc__=f"Classify into {', '.join(labels)}.",
         **{field: (str, Field(min_length=1)) for field in fields},
+        **(options if pair else {}),
     )
     response = create_model(
         f"{_camel(name)}Response",
         __base__=ClassificationResponse,
         __doc__=f"The {name} label: one of {', '.join(labels)}.",
+        **(answers if pair else {}),
     )
     return request, response
 

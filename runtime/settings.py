@@ -30,7 +30,9 @@ class BatchSettings(BaseSettings):
     max_batch_tokens: int = Field(
         # 512, not thousands: on CPU a big padded batch costs more per token than it saves
         # (docs/performance.md, "Batch-size knobs"); GPU deployments raise it.
-        512, ge=1, description="Most padded tokens (rows × padded width) per run"
+        512,
+        ge=1,
+        description="Most padded tokens (rows × padded width) per run",
     )
     max_wait_ms: float = Field(
         2.0, ge=0, description="How long a batch that is not full waits for more rows"
@@ -78,4 +80,10 @@ class ModelSettings(BatchSettings):
     )
     max_question_chars: int = Field(2_000, ge=1, description="Longest question accepted")
     max_context_chars: int = Field(100_000, ge=1, description="Longest QA context accepted")
-    max_nli_chars: int = Field(4_000, ge=1, description="Longest premise or hypothesis accepted")
+    # 20,000 characters is about 4,000 tokens of English: a premise of 2,000 tokens fits.
+    max_nli_chars: int = Field(
+        20_000, ge=1, description="Longest premise or hypothesis (any classification text)"
+    )
+    max_nli_windows: int = Field(
+        64, ge=1, description="Most windows a long text pair is cut into; beyond: 422"
+    )

@@ -32,6 +32,7 @@ MODEL_FLAGS = {
     "max_question_chars": "max_question_chars",
     "max_context_chars": "max_context_chars",
     "max_nli_chars": "max_nli_chars",
+    "max_nli_windows": "max_nli_windows",
 }
 JOB = {name: model_default(JobConfig, name) for name in (
     "task", "engine", "output_format", "id_column", "chunk_rows", "overwrite", "progress",
@@ -87,6 +88,7 @@ def score(
     ] = MODEL["max_question_chars"],
     max_context_chars: Annotated[int, setting(M, "max_context_chars")] = MODEL["max_context_chars"],
     max_nli_chars: Annotated[int, setting(M, "max_nli_chars")] = MODEL["max_nli_chars"],
+    max_nli_windows: Annotated[int, setting(M, "max_nli_windows")] = MODEL["max_nli_windows"],
     threads: Annotated[int | None, setting(M, "intra_op_threads")] = MODEL["threads"],
     inter_op_threads: Annotated[int, setting(M, "inter_op_threads")] = MODEL["inter_op_threads"],
     graph_optimization_level: Annotated[

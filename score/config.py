@@ -36,10 +36,16 @@ class Limits:
     max_question_chars: int
     max_context_chars: int
     max_nli_chars: int
+    max_nli_windows: int
 
     @classmethod
     def from_settings(cls, settings: ModelSettings) -> Limits:
-        return cls(settings.max_question_chars, settings.max_context_chars, settings.max_nli_chars)
+        return cls(
+            settings.max_question_chars,
+            settings.max_context_chars,
+            settings.max_nli_chars,
+            settings.max_nli_windows,
+        )
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,9 @@ class Scorer:
 
     def _encode(self, items: Sequence[_Item]) -> list[list[Row] | InputTooLong]:
         """Each item's encoder rows; token limits refuse single items, never the whole chunk."""
-        return per_item_on_error(lambda batch: self.head.encode([i.request for i in batch]), items)
+        return per_item_on_error(
+            lambda batch: self.head.encode([i.request for i in batch], self.limits), items
+        )
 
     def _respond(self, good: Sequence[tuple[_Item, list[Row]]]) -> list[dict[str, Any]]:
         rows = [item_rows for _, item_rows in good]

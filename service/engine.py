@@ -81,7 +81,9 @@ class Engine:
         for item in items:
             head.check(item, self.settings)
         with self._admitted():
-            rows: list[list[Row]] = await self._stage("tokenize", task, head.encode, items)
+            rows: list[list[Row]] = await self._stage(
+                "tokenize", task, head.encode, items, self.settings
+            )
             flat = [row for per_item in rows for row in per_item]
             outputs = await self._infer(flat, task, deadline)
             return await self._stage("postprocess", task, head.decode, items, rows, outputs)

@@ -30,10 +30,14 @@ def test_job_settings_ignore_the_environment_unless_asked(monkeypatch: pytest.Mo
     for name, value in {**SERVER_ENV, "ROAD_PAD_BUCKETS": "not a list"}.items():
         monkeypatch.setenv(name, value)
     defaults = job_settings({})
-    assert (defaults.max_nli_chars, defaults.max_batch_size, defaults.pad_buckets) == (4000, 32, [])
+    assert (defaults.max_nli_chars, defaults.max_batch_size, defaults.pad_buckets) == (
+        20000,
+        32,
+        [],
+    )
     assert job_settings({"max_batch_size": 4}).batch.max_batch_size == 4
     config = JobConfig(bundle=Path("b"), inputs=("x",), output=Path("o"))
-    assert (config.limits.max_nli_chars, config.batch.max_batch_size) == (4000, 32)
+    assert (config.limits.max_nli_chars, config.batch.max_batch_size) == (20000, 32)
     monkeypatch.delenv("ROAD_PAD_BUCKETS")
     server = job_settings({"max_batch_size": 4}, env_prefix="ROAD_")
     assert (server.max_nli_chars, server.max_batch_size) == (10, 4)

@@ -28,8 +28,9 @@ def bad_nli_lines(good: Rows) -> list[str]:
     bad: list[Any] = [
         {"id": "missing", "premise": "A premise only."},
         {"id": "wrong-type", "premise": 5, "hypothesis": "Five."},
-        {"id": "too-many-chars", "premise": "x" * 4001, "hypothesis": "Long."},
-        {"id": "too-many-tokens", "premise": "word " * 200, "hypothesis": "Long."},
+        {"id": "too-many-chars", "premise": "x" * 20_001, "hypothesis": "Long."},
+        # Within the characters but not the windows: about 110 windows of one-token words.
+        {"id": "too-many-windows", "premise": "x " * 9_999, "hypothesis": "Long."},
         {"premise": "No id.", "hypothesis": "None."},
         {"id": 7, "premise": "An integer id.", "hypothesis": "Among strings."},
     ]
@@ -110,7 +111,7 @@ def test_bad_rows_go_to_the_errors_file_and_the_job_goes_on(
         ("missing", 3),
         ("wrong-type", 4),
         ("too-many-chars", 5),
-        ("too-many-tokens", 6),
+        ("too-many-windows", 6),
         (None, 7),
         (7, 8),
         (None, 9),
@@ -118,8 +119,9 @@ def test_bad_rows_go_to_the_errors_file_and_the_job_goes_on(
     reasons = [e["reason"] for e in errors]
     assert reasons[0] == "hypothesis: Field required"
     assert reasons[1] == "premise: Input should be a valid string"
-    assert reasons[2] == "premise is too long: 4001 characters, the limit is 4000 characters"
+    assert reasons[2] == "premise is too long: 20001 characters, the limit is 20000 characters"
     assert reasons[3].startswith("premise+hypothesis is too long:")
+    assert reasons[3].endswith("windows, the limit is 64 windows")
     assert reasons[4] == "id: missing"
     assert reasons[5] == "id: expected a string like the other ids"
     assert reasons[6].startswith("invalid JSON")

@@ -109,3 +109,17 @@ class FakeRuntime:
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return self.session(inputs)
+
+
+class EvidenceSession(RecordingSession):
+    """NLI 'model' for long pairs: a row holding `keyword_id` entails, any other is neutral."""
+
+    def __init__(self, keyword_id: int, **kwargs: float) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.keyword_id = keyword_id
+
+    def outputs(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        out = super().outputs(inputs)
+        hit = (inputs["input_ids"] == self.keyword_id).any(axis=1).astype(np.float32)
+        out["nli_logits"] = np.stack([4 * hit, 2 * (1 - hit) + 1, np.zeros_like(hit)], axis=1)
+        return out
