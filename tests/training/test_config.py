@@ -116,3 +116,37 @@ def test_shipped_student_config_loads() -> None:
     assert config.task_weights == {"qa": 0.3, "nli": 0.7}
     assert config.qa is not None and config.qa.max_seq_len == 256 and config.qa.doc_stride == 128
     assert config.nli is not None and config.nli.batch_size == 32
+
+
+def test_a_task_list_with_a_task_of_its_own(tmp_path: Path) -> None:
+    path = tmp_path / "tasks.yaml"
+    path.write_text(
+        "output_dir: x\nsteps: 1\ntasks:\n"
+        "  - {name: qa, train: q.json, dev: q.json}\n"
+        "  - {name: intent, kind: classification, labels: [a, b], fields: [text],"
+        " train: i.jsonl, dev: i.jsonl}\n"
+    )
+    config = load_config(path, ["qa.batch_size=8", "tasks.intent.max_seq_len=64"])
+    assert list(config.tasks()) == ["qa", "intent"]
+    assert config.qa == QAConfig(train="q.json", dev="q.json", batch_size=8)
+    intent = config.tasks()["intent"]
+    assert (intent.max_seq_len, intent.format, intent.outputs) == (64, "jsonl", ("intent_logits",))
+    assert config.nli is None
+    saved = tmp_path / "saved.yaml"
+    save_config(config, saved)
+    assert load_config(saved) == config
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("{name: Intent, kind: classification, labels: [a, b], train: t, dev: d}", "lower-case"),
+        ("{name: intent, kind: classification, labels: [a], train: t, dev: d}", "two or more"),
+        ("{name: steps, kind: classification, labels: [a, b], train: t, dev: d}", "config keys"),
+    ],
+)
+def test_bad_task_entries_are_refused(tmp_path: Path, entry: str, message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"output_dir: x\nsteps: 1\ntasks: [{entry}]\n")
+    with pytest.raises(ValueError, match=message):
+        load_config(path)
