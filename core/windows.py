@@ -49,16 +49,18 @@ def sentence_starts(text: str) -> list[int]:
 def window_spans(boundaries: Sequence[int], n_tokens: int, budget: int) -> list[tuple[int, int]]:
     """Token spans `[a, b)` covering `n_tokens`, each at most `budget` long, overlapping.
 
-    A window ends at the last sentence boundary that fits (else at the budget), so every
-    sentence no longer than `budget` lies whole inside some window. The next window starts at
+    A window ends at the last sentence boundary that fits and reaches past the previous window
+    (else at the budget), so a sentence no longer than `budget` lies whole inside a window. The next window starts at
     the window's last sentence when that sentence is at most half a window (else a quarter
     window back), so consecutive windows share context.
     """
     cuts = sorted({b for b in boundaries if 0 < b < n_tokens} | {n_tokens})
     spans: list[tuple[int, int]] = []
-    start = 0
+    start = end = 0
     while True:
-        fits = [c for c in cuts if start < c <= start + budget]
+        # A boundary that fits but adds nothing past the last window (a sentence longer than a
+        # window follows) is passed over: the window is cut inside that sentence instead.
+        fits = [c for c in cuts if max(start, end) < c <= start + budget]
         end = fits[-1] if fits else start + budget
         spans.append((start, end))
         if end >= n_tokens:

@@ -64,6 +64,8 @@ def test_a_window_is_its_text_encoded_as_a_pair(
 def test_a_sentence_longer_than_a_window_is_cut_inside() -> None:
     assert window_spans([0], 10, 4) == [(0, 4), (3, 7), (6, 10)]
     assert window_spans([0, 3, 5, 8], 10, 6) == [(0, 5), (3, 8), (5, 10)]
+    # After a short sentence, one longer than a window: windows move on inside it.
+    assert window_spans([0, 3], 20, 6) == [(0, 3), (2, 8), (7, 13), (12, 18), (17, 20)]
 
 
 def test_limits_refuse_a_long_hypothesis_and_too_many_windows(windower: PairWindower) -> None:
