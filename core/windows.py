@@ -50,9 +50,9 @@ def window_spans(boundaries: Sequence[int], n_tokens: int, budget: int) -> list[
     """Token spans `[a, b)` covering `n_tokens`, each at most `budget` long, overlapping.
 
     A window ends at the last sentence boundary that fits and reaches past the previous window
-    (else at the budget), so a sentence no longer than `budget` lies whole inside a window. The next window starts at
-    the window's last sentence when that sentence is at most half a window (else a quarter
-    window back), so consecutive windows share context.
+    (else at the budget), so a sentence no longer than `budget` lies whole inside a window.
+    The next window starts at the window's last sentence when that sentence is at most half a
+    window (else a quarter window back), so consecutive windows share context.
     """
     cuts = sorted({b for b in boundaries if 0 < b < n_tokens} | {n_tokens})
     spans: list[tuple[int, int]] = []
