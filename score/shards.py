@@ -27,6 +27,11 @@ EXTENSIONS: dict[OutputFormat, str] = {"parquet": "parquet", "jsonl": "jsonl"}
 _ANSWER = pa.struct(
     [("answer", pa.string()), ("start", pa.int64()), ("end", pa.int64()), ("score", pa.float64())]
 )
+# What a text-pair answer adds when its pair did not fit one window (null otherwise).
+_PAIR_FIELDS = [
+    ("evidence", pa.struct([("start", pa.int64()), ("end", pa.int64()), ("text", pa.string())])),
+    ("truncated", pa.bool_()),
+]
 
 
 def result_schema(task: TaskSpec, ids: IdColumn) -> pa.Schema:
@@ -37,6 +42,7 @@ def result_schema(task: TaskSpec, ids: IdColumn) -> pa.Schema:
     else:
         scores = pa.struct([(label, pa.float64()) for label in task.labels])
         fields = [("label", pa.string()), ("scores", scores)]
+        fields += _PAIR_FIELDS if len(task.fields) == 2 else []
     if ids.name in {name for name, _ in fields}:
         raise ValueError(f"the id column {ids.name!r} clashes with an output field")
     return pa.schema([(ids.name, ids.type), *fields])

@@ -16,13 +16,14 @@ from typing import Any
 import httpx
 import pytest
 
+from road.core.data import read_nli
 from road.runtime.session import SessionOptions
 from road.runtime.settings import BatchSettings
 from road.score.job import run_job
 from road.score.shards import read_errors, read_output
 
 from ..integration.server import running_server
-from .conftest import Rows, job_config, write_rows
+from .conftest import NLI_DEV, Rows, job_config, write_rows
 
 pytestmark = pytest.mark.integration
 
@@ -88,8 +89,8 @@ def test_rows_the_job_calls_bad_are_refused_by_the_server(
     one_row_server: str, real_nli: Rows, tmp_path: Path
 ):
     bad = [
-        {"id": "a", "premise": "x" * 4001, "hypothesis": "h"},
-        {"id": "b", "premise": "word " * 200, "hypothesis": "h"},
+        {"id": "a", "premise": "x" * 20_001, "hypothesis": "h"},
+        {"id": "b", "premise": "x " * 9_999, "hypothesis": "h"},
         {"id": "c", "premise": "p", "hypothesis": ""},
     ]
     config = job_config([write_rows(tmp_path / "in.jsonl", [*bad, real_nli[0]])], tmp_path / "o")
@@ -100,3 +101,31 @@ def test_rows_the_job_calls_bad_are_refused_by_the_server(
         assert response.status_code == 422
         assert error["id"] == row["id"]
         assert response.json()["detail"].endswith(error["reason"].split(": ", 1)[-1])
+
+
+@pytest.fixture(scope="module")
+def long_nli() -> Rows:
+    """VitaminC dev pairs over the bundle's 128 tokens (windowed), with short ones between."""
+    if not NLI_DEV.exists():
+        pytest.skip("needs ../shared/data")
+    pairs = read_nli(NLI_DEV)
+    long = sorted(pairs, key=lambda e: -len(e.premise) - len(e.hypothesis))[:8]
+    rows = [e for pair in zip(long, pairs[:8]) for e in pair]
+    return [{"id": e.id, "premise": e.premise, "hypothesis": e.hypothesis} for e in rows]
+
+
+def test_long_rows_are_scored_as_the_server_answers_them(
+    one_row_server: str, long_nli: Rows, tmp_path: Path
+):
+    job = score_rows(long_nli, tmp_path / "out", batch=BatchSettings(max_batch_size=1))
+    served = [
+        httpx.post(f"{one_row_server}/nli", json=request(row), timeout=120).json()
+        for row in long_nli
+    ]
+    assert job == served
+    windowed = [r for r in job if "evidence" in r]
+    assert len(windowed) >= 8
+    for row, result in zip(long_nli, job):
+        if "evidence" in result:
+            evidence = result["evidence"]
+            assert row["premise"][evidence["start"] : evidence["end"]] == evidence["text"]
