@@ -1,5 +1,7 @@
 """Mixed QA + NLI traffic at once through the real server and bundle: batching changes nothing.
 
+The NLI traffic includes long premises, windowed, whose windows share runs with everything else.
+
 Every response to a request fired among 200 concurrent ones must equal the answer the same
 server gives that input alone: same answer text and offsets, same label; scores may move by a
 rounding-sized amount.
@@ -18,7 +20,7 @@ from road.core.qa import QAEncoder
 from road.runtime.settings import default_bundle
 
 from .server import Server, bundle_under_test, server_process
-from .workload import nli_items, qa_items
+from .workload import long_nli_items, nli_items, qa_items
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +56,8 @@ def same_answer(single: dict, concurrent: dict) -> bool:
             abs(single["scores"][k] - concurrent["scores"][k]) <= SCORE_TOLERANCE
             for k in single["scores"]
         )
-        return single["label"] == concurrent["label"] and close
+        same_evidence = single.get("evidence") == concurrent.get("evidence")
+        return single["label"] == concurrent["label"] and close and same_evidence
     spans = [(single[k], concurrent[k]) for k in ("answer", "start", "end")]
     close = abs(single["score"] - concurrent["score"]) <= SCORE_TOLERANCE
     return all(a == b for a, b in spans) and close
@@ -63,9 +66,12 @@ def same_answer(single: dict, concurrent: dict) -> bool:
 def test_200_concurrent_mixed_requests_equal_their_single_request_answers(server: Server):
     # Contexts of up to ~3 windows keep the 200 one-at-a-time reference calls affordable.
     calls = [("/qa", item) for item in qa_items(80, seed=1, max_context_chars=2000)]
-    calls += [("/nli", item) for item in nli_items(120, seed=2)]
+    calls += [("/nli", item) for item in nli_items(100, seed=2)]
+    calls += [("/nli", item) for item in long_nli_items(20, seed=5)]
     singles = [httpx.post(f"{server.url}{path}", json=body, timeout=120) for path, body in calls]
     assert all(r.status_code == 200 for r in singles)
+    windowed = [r for r in singles[-20:] if "evidence" in r.json()]
+    assert len(windowed) >= 15, "the long premises should have been windowed"
     before = server.metrics()
     concurrent = asyncio.run(post_all(server.url, calls))
     assert [r.status_code for r in concurrent] == [200] * len(calls)

@@ -53,3 +53,22 @@ def nli_items(count: int, seed: int = 0) -> list[dict]:
         pool = FALLBACK_NLI
     rng = random.Random(seed)
     return [{"premise": p, "hypothesis": h} for p, h in rng.choices(pool, k=count)]
+
+
+def long_nli_items(count: int, seed: int = 0, premises: int = 6) -> list[dict]:
+    """Pairs whose premise joins `premises` real premises, one of them the hypothesis's own.
+
+    Several hundred tokens each: over the bundle's 128-token window, so they are windowed.
+    """
+    if NLI_FILE.exists():
+        pairs = [(e.premise, e.hypothesis) for e in read_nli(NLI_FILE)]
+    else:
+        pairs, premises = FALLBACK_NLI, premises * 6  # short premises: more of them
+    rng = random.Random(seed)
+    items = []
+    for _ in range(count):
+        own, hypothesis = rng.choice(pairs)
+        others = [p for p, _ in rng.choices(pairs, k=premises - 1)]
+        others.insert(rng.randrange(premises), own)
+        items.append({"premise": " ".join(others), "hypothesis": hypothesis})
+    return items
