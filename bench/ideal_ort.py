@@ -21,31 +21,35 @@ import typer
 
 from bench.workload import Request, load_workload
 from road.core.bundle import load_manifest
-from road.core.nli import NLIEncoder
 from road.core.qa import QAEncoder
 from road.core.rows import Row, pad_rows
+from road.runtime.heads import load_heads
+from road.runtime.protocol import NLIRequest
+from road.runtime.settings import ModelSettings
 
 
 def encode(bundle: Path, requests: Sequence[Request]) -> list[Row]:
-    """Every encoder row of the requests: all windows of each QA context, one row per NLI pair."""
+    """Every encoder row of the requests: all windows of each QA context and long NLI pair."""
     return [row for rows in encode_each(bundle, requests) for row in rows]
 
 
 def encode_each(bundle: Path, requests: Sequence[Request]) -> list[list[Row]]:
     """Each request's encoder rows, in request order, with the bundle's own encoders."""
-    tasks = load_manifest(bundle, verify=False).tasks
+    manifest = load_manifest(bundle, verify=False)
+    tasks = manifest.tasks
     assert tasks.qa is not None and tasks.nli is not None
     qa = QAEncoder.from_file(
         bundle, tasks.qa.max_seq_len, tasks.qa.doc_stride, tasks.qa.max_question_tokens
     )
-    nli = NLIEncoder.from_file(bundle, tasks.nli.max_seq_len)
+    nli = load_heads(bundle, manifest)["nli"]  # windows a long pair as the server does
+    limits = ModelSettings(bundle=bundle)
     out: list[list[Row]] = []
     for request in requests:
         p = request.payload
         if request.task == "qa":
             out.append(list(qa.encode([p["question"]], [p["context"]])[0]))
         else:
-            out.append(list(nli.encode([p["premise"]], [p["hypothesis"]])))
+            out.append(nli.encode([NLIRequest(**p)], limits)[0])
     return out
 
 
