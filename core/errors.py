@@ -74,3 +74,11 @@ class TaskNotFound(RoadError):
     def __init__(self, task: str, served: tuple[str, ...]) -> None:
         super().__init__(f"this bundle serves no task {task!r} (it serves: {', '.join(served)})")
         self.task = task
+
+
+class ModelNotFound(RoadError):
+    """A request names a model, or a version of it, that the server does not serve."""
+
+
+class InvalidInput(RoadError):
+    """A request's inputs are malformed: wrong tensor names, types, shapes or encoding."""

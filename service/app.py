@@ -12,11 +12,13 @@ import road
 from road.core.bundle import load_manifest
 from road.core.errors import RoadError
 from road.core.tasks import TaskSpec
+from road.runtime.models import ModelRegistry
 from road.service.errors import install_error_handlers
 from road.service.middleware import AuthMiddleware, BodyLimitMiddleware, ObserveMiddleware
 from road.service.routes import router, task_router
 from road.service.settings import ServerSettings
 from road.service.state import AppState, RunWrapper
+from road.service.v2_routes import v2_router
 
 
 def create_app(settings: ServerSettings, wrap_run: RunWrapper | None = None) -> FastAPI:
@@ -38,8 +40,10 @@ def create_app(settings: ServerSettings, wrap_run: RunWrapper | None = None) -> 
         summary="Every task of the bundle (extractive QA, NLI, ...) from one shared encoder",
     )
     app.state.road = state
-    app.include_router(task_router(bundle_tasks(settings)))
+    tasks = bundle_tasks(settings)
+    app.include_router(task_router(tasks))
     app.include_router(router)
+    app.include_router(v2_router(ModelRegistry.single(tasks)))
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     keys = settings.load_api_keys()

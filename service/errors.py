@@ -1,4 +1,4 @@
-"""The one place where errors become HTTP responses, all as problem+json.
+"""The one place where errors become HTTP responses: problem+json, `{"error"}` on /v2 routes.
 
 Routes never catch exceptions themselves; anything unexpected becomes a 500 whose body carries
 no stack trace. Refusals are counted by reason (`road_rejected_requests_total`).
@@ -20,6 +20,8 @@ from road.core.errors import (
     DeadlineExceeded,
     InferenceFailed,
     InputTooLong,
+    InvalidInput,
+    ModelNotFound,
     NotReady,
     Overloaded,
     PayloadTooLarge,
@@ -33,6 +35,9 @@ log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 # nginx's code for "client closed request": logged and counted, never seen by the client.
 CLIENT_CLOSED_REQUEST = 499
+# The Open Inference Protocol's routes, whose clients read errors as `{"error": "..."}`.
+V2_PREFIX = "/v2"
+UNEXPECTED = "the request could not be processed"
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,8 @@ DOMAIN: dict[type[RoadError], Mapping] = {
     ),
     InferenceFailed: Mapping(500, "Inference failed", None),
     TaskNotFound: Mapping(404, "Not found", None),
+    ModelNotFound: Mapping(404, "Not found", None),
+    InvalidInput: Mapping(400, "Invalid input", "invalid_request"),
 }
 HTTP_REASONS = {400: "invalid_body", 413: "body_too_large", 404: None, 405: None}
 
@@ -71,7 +78,11 @@ def problem(
     detail: str | None = None,
     field: str | None = None,
     headers: dict[str, str] | None = None,
+    request: Request | None = None,
 ) -> JSONResponse:
+    """The error response: problem+json, or the v2 protocol's shape for a v2 `request`."""
+    if request is not None and _is_v2(request.url.path):
+        return JSONResponse({"error": detail or title}, status_code=status, headers=headers)
     body = Problem(title=title, status=status, detail=detail, field=field)
     return JSONResponse(
         body.model_dump(exclude_none=True),
@@ -79,6 +90,10 @@ def problem(
         media_type=PROBLEM_JSON,
         headers=headers,
     )
+
+
+def _is_v2(path: str) -> bool:
+    return path == V2_PREFIX or path.startswith(f"{V2_PREFIX}/")
 
 
 def _count(request: Request, reason: str | None) -> None:
@@ -92,7 +107,7 @@ def render_domain(request: Request, exc: RoadError) -> JSONResponse:
     mapping = next((m for t, m in DOMAIN.items() if isinstance(exc, t)), None)
     if mapping is None:
         log.error("request failed: %s", exc)
-        return problem(500, "Internal error", "the request could not be processed")
+        return problem(500, "Internal error", UNEXPECTED, request=request)
     _count(request, mapping.reason)
     if mapping.status == 500:
         log.error("request failed: %s", exc)
@@ -102,6 +117,7 @@ def render_domain(request: Request, exc: RoadError) -> JSONResponse:
         str(exc) if mapping.public_detail else None,
         field=getattr(exc, "field", None),
         headers=mapping.headers(exc) if mapping.headers else None,
+        request=request,
     )
 
 
@@ -117,24 +133,26 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
     if first.get("type") == "json_invalid":
         _count(request, "invalid_body")
         position = first.get("loc", ("body", "?"))[-1]
-        return problem(400, "Malformed JSON", f"invalid JSON at character {position}")
+        detail = f"invalid JSON at character {position}"
+        return problem(400, "Malformed JSON", detail, request=request)
     _count(request, "invalid_request")
     location = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
     detail = "; ".join(
         f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}" for e in errors[:5]
     )
-    return problem(422, "Invalid request", detail, field=location or None)
+    return problem(422, "Invalid request", detail, field=location or None, request=request)
 
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     _count(request, HTTP_REASONS.get(exc.status_code, f"http_{exc.status_code}"))
-    return problem(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+    headers = getattr(exc, "headers", None)
+    return problem(exc.status_code, str(exc.detail), headers=headers, request=request)
 
 
-async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc)
-    return problem(500, "Internal error", "the request could not be processed")
+    return problem(500, "Internal error", UNEXPECTED, request=request)
 
 
 def install_error_handlers(app: FastAPI) -> None:

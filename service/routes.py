@@ -41,7 +41,8 @@ def _state(request: Request) -> AppState:
     return state
 
 
-def _check_items(state: AppState, count: int) -> None:
+def check_items(state: AppState, count: int) -> None:
+    """The batch routes' (and v2 infer's) limit on the items of one request."""
     if count > state.settings.max_batch_items:
         raise InputTooLong("items", state.settings.max_batch_items, count, unit="items")
 
@@ -69,7 +70,7 @@ def _endpoint(
         state = _state(request)
         items = body.items if wrap is not None else [body]
         if wrap is not None:
-            _check_items(state, len(items))
+            check_items(state, len(items))
         by = deadline(request, state.settings, timeout_ms)
         results = await unless_disconnected(request, state.ready_engine().run_task(task, items, by))
         return wrap(results=results) if wrap is not None else results[0]
