@@ -7,6 +7,8 @@ batch route (the INT8 bundle's logits depend on batch mates, so like is compared
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -15,7 +17,7 @@ import pytest
 import tritonclient.http as triton
 from tritonclient.utils import InferenceServerException
 
-from .server import Server, server_process
+from .server import FAULTY, Server, server_process
 
 pytestmark = pytest.mark.integration
 
@@ -186,3 +188,35 @@ def test_the_json_routes_limits_and_deadlines_apply(
     with pytest.raises(InferenceServerException, match="deadline passed") as caught:
         client.infer("road", tensors(QA_ROWS[:1], True), headers={"X-Request-Timeout-Ms": "1e-6"})
     assert caught.value.status() == "504"
+
+
+def test_a_full_server_refuses_v2_requests_with_429() -> None:
+    """One request in flight at most, a slow model: v2 calls beside steady /qa calls get 429."""
+    env = {"ROAD_TEST_DELAY_S": "0.5", "ROAD_MAX_IN_FLIGHT": "1", "ROAD_ACCESS_LOG": "false"}
+    with server_process(env=env, entry=FAULTY) as server:
+        stop = threading.Event()
+
+        def hold() -> None:
+            while not stop.is_set():
+                httpx.post(f"{server.url}/qa", json=QA_ROWS[0], timeout=60)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        try:
+            body = {"inputs": [
+                {"name": n, "datatype": "BYTES", "shape": [1], "data": [v]}
+                for n, v in QA_ROWS[0].items()
+            ]}  # fmt: skip
+            refused, statuses, until = None, set(), time.monotonic() + 30
+            while refused is None and time.monotonic() < until:
+                response = httpx.post(f"{server.url}/v2/models/road/infer", json=body, timeout=60)
+                statuses.add(response.status_code)
+                if response.status_code == 429:
+                    refused = response
+        finally:
+            stop.set()
+            holder.join()
+    assert statuses <= {200, 429}
+    assert refused is not None
+    assert refused.json() == {"error": "the server is overloaded, retry later"}
+    assert int(refused.headers["Retry-After"]) >= 1
