@@ -33,11 +33,12 @@ from road.core.tasks import (
     TaskSpec,
 )
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 # Version 1 manifests are version 2 ones without the execution fields (all defaulted); version
 # 3 adds tasks beyond the default two and each task's input `fields`, which older manifests
-# take from the default task of the same name. A version 3 reader loads all three.
-READABLE_VERSIONS = (1, 2, 3)
+# take from the default task of the same name; version 4 adds a classification task's fitted
+# `temperature` (1 in older manifests). A version 4 reader loads all four.
+READABLE_VERSIONS = (1, 2, 3, 4)
 MANIFEST = "manifest.json"
 
 
@@ -71,6 +72,8 @@ class ClassificationTaskInfo(_Frozen):
     labels: tuple[str, ...] = Field(min_length=2)
     fields: tuple[str, ...] = Field(min_length=1, max_length=2)
     max_seq_len: int
+    # Fitted on dev at export (core/calibration.py); bundles from before it read as 1.
+    temperature: float = Field(1.0, gt=0)
 
 
 TaskInfo = Annotated[SpanTaskInfo | ClassificationTaskInfo, Field(discriminator="kind")]

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from road.core.calibration import calibration_report
 from road.core.classification import TextEncoder, label_probabilities, predicted_label
 from road.core.data import ClassificationExample, QAExample
 from road.core.metrics import accuracy, best_null_threshold, class_report, squad_scores
@@ -121,7 +122,8 @@ def evaluate_classification(
     output: str,
     batch_size: int = 64,
 ) -> dict[str, Any]:
-    """Accuracy, per-class recall/F1, macro-F1 and the confusion matrix (percent)."""
+    """Accuracy, per-class recall/F1, macro-F1, the confusion matrix (percent), and the
+    temperature fitted on these rows with ECE before and after it (`core/calibration.py`)."""
     rows = encoder.encode_texts([e.texts for e in examples], truncate=True)
     logits = np.zeros((len(rows), len(labels)), dtype=np.float32)
     for i, out in run_rows(runner, rows, batch_size, ()):
@@ -132,4 +134,5 @@ def evaluate_classification(
         "accuracy": accuracy(golds, preds),
         "total": float(len(examples)),
         **class_report(golds, preds, labels),
+        **calibration_report(logits, golds, labels),
     }

@@ -96,7 +96,9 @@ def build_bundle(
         fusions=variant.fusions,
         tensorrt=trt,
         outputs=source.model.output_names,
-        tasks=task_info(source.config, _null_thresholds(quality["onnx"])),
+        tasks=task_info(
+            source.config, _null_thresholds(quality["onnx"]), _temperatures(quality["onnx"])
+        ),
         provenance=provenance(source, quality["pytorch"])
         | {"export_options": dataclasses.asdict(options)},
         quality=quality,
@@ -107,6 +109,12 @@ def build_bundle(
 def _null_thresholds(metrics: dict[str, Any]) -> dict[str, float | None]:
     """Each task's tuned no-answer threshold, where it has one (span extraction)."""
     return {task: values.get("null_threshold") for task, values in metrics.items()}
+
+
+def _temperatures(metrics: dict[str, Any]) -> dict[str, float]:
+    """Each classification task's temperature fitted on dev (its ECE before and after it stay
+    in the quality block's `onnx` metrics)."""
+    return {task: v["temperature"] for task, v in metrics.items() if "temperature" in v}
 
 
 def _tensorrt(source: Checkpoint, options: ExportOptions) -> TensorRTInfo | None:

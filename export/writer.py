@@ -29,10 +29,15 @@ GRAPH_DATA_FILE = f"{GRAPH_FILE}.data"
 TOKENIZER_FILES = (TOKENIZER_FILE, "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
 
 
-def task_info(config: TrainConfig, null_thresholds: Mapping[str, float | None]) -> Tasks:
+def task_info(
+    config: TrainConfig,
+    null_thresholds: Mapping[str, float | None],
+    temperatures: Mapping[str, float] | None = None,
+) -> Tasks:
     """The manifest's tasks: the trained ones, with the training-time encoder settings.
 
-    `null_thresholds` holds each span-extraction task's threshold tuned on dev at export.
+    `null_thresholds` holds each span-extraction task's threshold tuned on dev at export, and
+    `temperatures` each classification task's temperature fitted there (1 when absent).
     """
     entries: dict[str, SpanTaskInfo | ClassificationTaskInfo] = {}
     for task in config.task_defs:
@@ -40,6 +45,7 @@ def task_info(config: TrainConfig, null_thresholds: Mapping[str, float | None]) 
             entries[task.name] = ClassificationTaskInfo(
                 outputs=task.outputs, labels=task.labels, fields=task.fields,
                 max_seq_len=task.max_seq_len,
+                temperature=(temperatures or {}).get(task.name, 1.0),
             )  # fmt: skip
             continue
         threshold = null_thresholds.get(task.name)

@@ -193,7 +193,7 @@ class ClassificationHead:
 
     def _answer(self, item: Schema, rows: Sequence[Row], outputs: Sequence[RowOutput]) -> Schema:
         (name,) = self.spec.outputs
-        logits = np.stack([o[name] for o in outputs])
+        logits = np.stack([o[name] for o in outputs]) / np.float32(self.info.temperature)
         if not isinstance(rows[0], TextWindow):
             (scores,) = label_probabilities(logits, self.spec.labels)
             extra = {"truncated": True} if isinstance(rows[0], TruncatedRow) else {}
