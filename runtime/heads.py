@@ -125,7 +125,7 @@ def span_response(
         item.context,
         top_k=item.top_k,
         max_answer_len=item.max_answer_len or info.max_answer_len,
-        null_threshold=info.null_threshold,
+        null_threshold=info.null_threshold if item.null_threshold is None else item.null_threshold,
         allow_no_answer=item.allow_no_answer,
     )
     answers = [

@@ -35,6 +35,12 @@ class QARequest(Schema):
     allow_no_answer: bool = Field(
         True, description="May the answer be empty when the context holds none"
     )
+    null_threshold: float | None = Field(
+        None,
+        allow_inf_nan=False,
+        description='Answer "no answer" when the null score beats the best span\'s by more '
+        "than this (raw start + end logit sums); default from the bundle, tuned on dev",
+    )
 
 
 class Answer(Schema):

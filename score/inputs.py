@@ -29,7 +29,7 @@ SUFFIXES: dict[str, InputFormat] = {
 }
 # Per kind, the optional request fields a row may carry besides the task's input fields.
 OPTION_FIELDS: dict[TaskKind, tuple[str, ...]] = {
-    TaskKind.SPAN_EXTRACTION: ("top_k", "max_answer_len", "allow_no_answer"),
+    TaskKind.SPAN_EXTRACTION: ("top_k", "max_answer_len", "allow_no_answer", "null_threshold"),
     TaskKind.CLASSIFICATION: ("truncation",),
 }
 ALL_OPTIONS = frozenset(name for names in OPTION_FIELDS.values() for name in names)

@@ -113,3 +113,20 @@ def test_requests_beyond_max_in_flight_are_refused_at_once():
     results = asyncio.run(with_engine(engine, work))
     assert sum(isinstance(r, Overloaded) for r in results) == 1
     assert sum(isinstance(r, list) for r in results) == 2
+
+
+def test_a_request_null_threshold_overrides_the_bundles():
+    runtime = keyword_runtime()
+    engine = make_engine(runtime, max_wait_ms=1)
+    context = "In the park a zebra was grazing quietly."
+    # The keyword's span sums to +10, the null (CLS) to -10: null - best = -20.
+    requests = [
+        QARequest(question=QUESTION, context=context),
+        QARequest(question=QUESTION, context=context, null_threshold=-25),
+        QARequest(question=QUESTION, context=context, null_threshold=-15),
+    ]
+    answers = asyncio.run(with_engine(engine, lambda e: e.answer(requests)))
+    assert [a.answer for a in answers] == ["zebra", "", "zebra"]
+    assert QARequest.model_validate({"question": "q", "context": "c", "null_threshold": 2})
+    with pytest.raises(ValueError):
+        QARequest.model_validate({"question": "q", "context": "c", "null_threshold": float("inf")})
