@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import sys
 import time
@@ -18,6 +17,7 @@ from accelerate import Accelerator, DistributedDataParallelKwargs
 from tqdm import tqdm
 from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
+from road.runtime.cpu import available_cpus
 from road.training.checkpoint import load_trainer_state, save_checkpoint
 from road.training.compact import checkpoint_step, read_compact
 from road.training.config import TrainConfig
@@ -122,8 +122,9 @@ def setup(config: TrainConfig) -> Run:
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     accelerator = make_accelerator()
-    # Processes sharing a CPU split its cores rather than oversubscribe them.
-    cores = max(1, (os.cpu_count() or 1) // accelerator.num_processes)
+    # Processes sharing a CPU split its cores rather than oversubscribe them; the cores are the
+    # ones this process may run on (taskset, cgroup quota), not the machine's.
+    cores = max(1, available_cpus() // accelerator.num_processes)
     torch.set_num_threads(config.threads or cores)
     seed_everything(config.seed)
     student, tokenizer = load_model(config, out)
