@@ -33,6 +33,20 @@ class BundleError(RoadError):
     """A model bundle is missing, malformed or fails verification."""
 
 
+class GoldenDrift(BundleError):
+    """The bundle's golden rows give other outputs here than at export, beyond tolerance.
+
+    `rows` names the drifting rows (`task/id`); `fields` is the structured report for logs.
+    """
+
+    def __init__(
+        self, detail: str, rows: tuple[str, ...] = (), fields: dict[str, object] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.rows = rows
+        self.fields = fields or {}
+
+
 class ParityError(RoadError):
     """An exported graph disagrees with its source checkpoint beyond tolerance."""
 
