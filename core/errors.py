@@ -96,3 +96,8 @@ class ModelNotFound(RoadError):
 
 class InvalidInput(RoadError):
     """A request's inputs are malformed: wrong tensor names, types, shapes or encoding."""
+
+
+class ModelLoadFailed(RoadError):
+    """A model version could not be loaded (integrity, session, warmup or golden check);
+    what was served before still is."""

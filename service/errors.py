@@ -21,6 +21,7 @@ from road.core.errors import (
     InferenceFailed,
     InputTooLong,
     InvalidInput,
+    ModelLoadFailed,
     ModelNotFound,
     NotReady,
     Overloaded,
@@ -67,6 +68,8 @@ DOMAIN: dict[type[RoadError], Mapping] = {
     InferenceFailed: Mapping(500, "Inference failed", None),
     TaskNotFound: Mapping(404, "Not found", None),
     ModelNotFound: Mapping(404, "Not found", None),
+    # 400 as Triton answers a failed load; the reason is the error's text.
+    ModelLoadFailed: Mapping(400, "Model load failed", None),
     InvalidInput: Mapping(400, "Invalid input", "invalid_request"),
 }
 HTTP_REASONS = {400: "invalid_body", 413: "body_too_large", 404: None, 405: None}
