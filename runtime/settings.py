@@ -87,3 +87,8 @@ class ModelSettings(BatchSettings):
     max_nli_windows: int = Field(
         64, ge=1, description="Most windows a long text pair is cut into; beyond: 422"
     )
+    golden_check: Literal["enforce", "warn", "off"] = Field(
+        "enforce",
+        description="The bundle's golden rows at start and load: drift refuses (enforce), "
+        "is only logged (warn), or is not checked (off)",
+    )

@@ -57,6 +57,8 @@ class Health(Schema):
     bundle: str | None = None
     precision: str | None = None
     provider: str | None = None
+    # Why the server refuses readiness for good (golden rows drift), when it does.
+    detail: str | None = None
 
 
 class Problem(Schema):
