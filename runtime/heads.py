@@ -134,8 +134,19 @@ def span_response(
     if not answers:
         # No context token at all (e.g. a whitespace-only context) and no-answer not allowed.
         answers = [Answer(answer="", start=0, end=0, score=0.0)]
-    best = answers[0]
-    return QAResponse(**best.model_dump(), answers=answers if item.top_k > 1 else None)
+    best, abstained = answers[0], None
+    if item.min_score is not None and best.answer and best.score < item.min_score:
+        # Abstaining is answering "no answer"; the score says how far below the floor it was.
+        best, abstained = Answer(answer="", start=0, end=0, score=best.score), True
+    ranked = answers if item.top_k > 1 else None
+    return QAResponse(**best.model_dump(), answers=ranked, abstained=abstained)
+
+
+def abstain(label: str, scores: dict[str, float], min_score: float | None) -> dict[str, Any]:
+    """A classification answer's `label` (None under `min_score`) and `abstained` fields."""
+    if min_score is not None and scores[label] < min_score:
+        return {"label": None, "abstained": True}
+    return {"label": label}
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,10 +205,12 @@ class ClassificationHead:
     def _answer(self, item: Schema, rows: Sequence[Row], outputs: Sequence[RowOutput]) -> Schema:
         (name,) = self.spec.outputs
         logits = np.stack([o[name] for o in outputs]) / np.float32(self.info.temperature)
+        min_score = getattr(item, "min_score", None)
         if not isinstance(rows[0], TextWindow):
             (scores,) = label_probabilities(logits, self.spec.labels)
             extra = {"truncated": True} if isinstance(rows[0], TruncatedRow) else {}
-            return self.response(label=predicted_label(scores), scores=scores, **extra)
+            label = abstain(predicted_label(scores), scores, min_score)
+            return self.response(scores=scores, **label, **extra)
         verdict = aggregate(logits, self.spec.labels)
         window = rows[verdict.window]
         assert isinstance(window, TextWindow)
@@ -205,7 +218,8 @@ class ClassificationHead:
         evidence = Evidence(
             start=window.start, end=window.end, text=first[window.start : window.end]
         )
-        return self.response(label=verdict.label, scores=verdict.scores, evidence=evidence)
+        label = abstain(verdict.label, verdict.scores, min_score)
+        return self.response(scores=verdict.scores, evidence=evidence, **label)
 
     def example(self) -> Schema:
         texts = ("A man is playing a guitar.", "A person plays music.")

@@ -23,6 +23,22 @@ class Schema(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+MIN_SCORE_HELP = (
+    "Abstain when the most probable label's score is below this (0 to 1): the response has "
+    "`label: null` and `abstained: true`, its `scores` unchanged; default: never abstain"
+)
+QA_MIN_SCORE_HELP = (
+    "Abstain when the best span's `score` is below this (0 to 1): the answer is empty (no "
+    "answer) with `abstained: true`, `score` the best span's, `answers` unchanged; default: never"
+)
+ABSTAINED_HELP = "True when the best score was below the request's `min_score`"
+
+
+def min_score_field() -> Any:
+    """The classification `min_score` option (a fresh FieldInfo per model)."""
+    return Field(None, ge=0, le=1, allow_inf_nan=False, description=MIN_SCORE_HELP)
+
+
 class QARequest(Schema):
     """Extractive QA: find the answer to `question` as a span of `context`."""
 
@@ -41,6 +57,9 @@ class QARequest(Schema):
         description='Answer "no answer" when the null score beats the best span\'s by more '
         "than this (raw start + end logit sums); default from the bundle, tuned on dev",
     )
+    min_score: float | None = Field(
+        None, ge=0, le=1, allow_inf_nan=False, description=QA_MIN_SCORE_HELP
+    )
 
 
 class Answer(Schema):
@@ -56,6 +75,7 @@ class QAResponse(Answer):
     answers: list[Answer] | None = Field(
         None, description="The top_k ranked answers, when top_k > 1"
     )
+    abstained: bool | None = Field(None, description=ABSTAINED_HELP)
 
 
 Truncation = Literal["windows", "longest_first", "none"]
@@ -72,6 +92,7 @@ class NLIRequest(Schema):
     premise: str = Field(min_length=1, examples=["A man is playing a guitar on stage."])
     hypothesis: str = Field(min_length=1, examples=["A man is performing music."])
     truncation: Truncation = Field("windows", description=TRUNCATION_HELP)
+    min_score: float | None = min_score_field()
 
 
 class Evidence(Schema):
@@ -87,17 +108,21 @@ TRUNCATED_HELP = "True when the pair was truncated (`truncation: longest_first`)
 
 
 class NLIResponse(Schema):
-    label: str = Field(description="entailment, neutral or contradiction")
+    label: str | None = Field(
+        description="entailment, neutral or contradiction; null when abstained"
+    )
     scores: dict[str, float] = Field(description="Probability of each label")
     evidence: Evidence | None = Field(None, description=EVIDENCE_HELP)
     truncated: bool | None = Field(None, description=TRUNCATED_HELP)
+    abstained: bool | None = Field(None, description=ABSTAINED_HELP)
 
 
 class ClassificationResponse(Schema):
     """A classification task's answer: the predicted label and every label's probability."""
 
-    label: str = Field(description="The most probable label")
+    label: str | None = Field(description="The most probable label; null when abstained")
     scores: dict[str, float] = Field(description="Probability of each label")
+    abstained: bool | None = Field(None, description=ABSTAINED_HELP)
 
 
 def _camel(name: str) -> str:
@@ -113,6 +138,7 @@ def classification_schemas(
     Cached: the routes and the runtime's heads must share the very same classes."""
     pair = len(fields) == 2
     options = {"truncation": (Truncation, Field("windows", description=TRUNCATION_HELP))}
+    abstain = {"min_score": (float | None, min_score_field())}
     answers: dict[str, Any] = {
         "evidence": (Evidence | None, Field(None, description=EVIDENCE_HELP)),
         "truncated": (bool | None, Field(None, description=TRUNCATED_HELP)),
@@ -123,6 +149,7 @@ def classification_schemas(
         __doc__=f"Classify into {', '.join(labels)}.",
         **{field: (str, Field(min_length=1)) for field in fields},
         **(options if pair else {}),
+        **abstain,
     )
     response = create_model(
         f"{_camel(name)}Response",

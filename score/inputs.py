@@ -29,8 +29,14 @@ SUFFIXES: dict[str, InputFormat] = {
 }
 # Per kind, the optional request fields a row may carry besides the task's input fields.
 OPTION_FIELDS: dict[TaskKind, tuple[str, ...]] = {
-    TaskKind.SPAN_EXTRACTION: ("top_k", "max_answer_len", "allow_no_answer", "null_threshold"),
-    TaskKind.CLASSIFICATION: ("truncation",),
+    TaskKind.SPAN_EXTRACTION: (
+        "top_k",
+        "max_answer_len",
+        "allow_no_answer",
+        "null_threshold",
+        "min_score",
+    ),
+    TaskKind.CLASSIFICATION: ("truncation", "min_score"),
 }
 ALL_OPTIONS = frozenset(name for names in OPTION_FIELDS.values() for name in names)
 TEXT_FIELDS = tuple(dict.fromkeys(f for task in DEFAULT_TASKS.values() for f in task.fields))
@@ -39,6 +45,8 @@ TEXT_FIELDS = tuple(dict.fromkeys(f for task in DEFAULT_TASKS.values() for f in 
 def request_fields(task: TaskSpec) -> tuple[str, ...]:
     """The columns a row of the task is read from: its input fields, then its options."""
     return (*task.fields, *OPTION_FIELDS[task.kind])
+
+
 # Keys of the first JSON lines read to learn a JSON lines file's columns.
 PEEK_LINES = 100
 

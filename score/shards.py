@@ -43,6 +43,8 @@ def result_schema(task: TaskSpec, ids: IdColumn) -> pa.Schema:
         scores = pa.struct([(label, pa.float64()) for label in task.labels])
         fields = [("label", pa.string()), ("scores", scores)]
         fields += _PAIR_FIELDS if len(task.fields) == 2 else []
+    # True where the row's `min_score` made the answer abstain, null otherwise.
+    fields.append(("abstained", pa.bool_()))
     if ids.name in {name for name, _ in fields}:
         raise ValueError(f"the id column {ids.name!r} clashes with an output field")
     return pa.schema([(ids.name, ids.type), *fields])

@@ -101,7 +101,8 @@ def _columns(spec: TaskSpec, responses: Sequence[Schema]) -> dict[str, list[Any]
         if per_label:
             columns[name] = [row[name][label] for row in rows for label in spec.labels]
         else:
-            columns[name] = [row[name] for row in rows]
+            # An abstained label (`parameters.min_score`) is null: BYTES has no null, so "".
+            columns[name] = ["" if row[name] is None else row[name] for row in rows]
     return columns
 
 

@@ -183,3 +183,25 @@ def test_an_unrelated_directory_is_never_written_into(
         with pytest.raises(JobError, match="did not write"):
             score([nli_formats[".jsonl"]], tmp_path / "out", overwrite=overwrite)
     assert (tmp_path / "out" / "precious.txt").read_text() == "keep me"
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_a_min_score_column_abstains_row_by_row(
+    real_nli: Rows, real_qa: Rows, tmp_path: Path, score: Score, suffix: str
+):
+    # 1 is above any softmax here, 0 below every one; rows without a value never abstain.
+    floors = [1.0, 0.0, None, 1.0]
+    rows = [{**r, "min_score": m} for r, m in zip(real_nli, floors)]
+    summary = score([write_rows(tmp_path / f"nli{suffix}", rows)], tmp_path / "nli")
+    assert (summary.scored, summary.bad_rows) == (4, 0)
+    results = read_output(tmp_path / "nli")
+    assert [r.get("label") is None for r in results] == [True, False, False, True]
+    assert [r.get("abstained") for r in results] == [True, None, None, True]
+    assert all(sum(r["scores"].values()) == pytest.approx(1.0, abs=1e-5) for r in results)
+    questions = [{**real_qa[0], "min_score": 1.0, "allow_no_answer": False}, real_qa[1]]
+    score([write_rows(tmp_path / f"qa{suffix}", questions)], tmp_path / "qa")
+    gone, kept = read_output(tmp_path / "qa")
+    assert (gone["answer"], gone["abstained"]) == ("", True) and 0 < gone["score"] < 1
+    assert "abstained" not in kept
+    bad = [{**real_nli[0], "min_score": 1.5}]
+    assert score([write_rows(tmp_path / f"bad{suffix}", bad)], tmp_path / "bad").bad_rows == 1

@@ -130,3 +130,19 @@ def test_a_request_null_threshold_overrides_the_bundles():
     assert QARequest.model_validate({"question": "q", "context": "c", "null_threshold": 2})
     with pytest.raises(ValueError):
         QARequest.model_validate({"question": "q", "context": "c", "null_threshold": float("inf")})
+
+
+def test_a_request_min_score_abstains_from_a_weak_span():
+    runtime = keyword_runtime()
+    engine = make_engine(runtime, max_wait_ms=1)
+    context = "In the park a zebra was grazing quietly."
+    (plain,) = asyncio.run(
+        with_engine(engine, lambda e: e.answer([QARequest(question=QUESTION, context=context)]))
+    )
+    assert plain.answer == "zebra" and plain.abstained is None
+    floors = [plain.score - 1e-6, min(1.0, plain.score + 1e-3)]
+    requests = [QARequest(question=QUESTION, context=context, min_score=m) for m in floors]
+    engine = make_engine(runtime, max_wait_ms=1)
+    kept, gone = asyncio.run(with_engine(engine, lambda e: e.answer(requests)))
+    assert kept == plain
+    assert (gone.answer, gone.abstained, gone.score) == ("", True, plain.score)

@@ -105,3 +105,15 @@ def test_short_and_long_pairs_in_one_call_each_get_their_own_answer() -> None:
     answers = classify(runtime, requests)
     assert [a.label for a in answers] == ["neutral", "entailment", "entailment"]
     assert [a.evidence is None for a in answers] == [True, False, True]
+
+
+def test_min_score_abstains_per_request_in_one_batch() -> None:
+    runtime = evidence_runtime()
+    long_premise = FILLER * 20 + SUPPORT + " " + FILLER * 10
+    pairs = [(FILLER, None), (long_premise, None), (long_premise, 0.99), (SUPPORT, 0.5)]
+    requests = [NLIRequest(premise=p, hypothesis=HYPOTHESIS, min_score=m) for p, m in pairs]
+    answers = classify(runtime, requests)
+    # Entailment windows score softmax([4, 1, 0])[0] = 0.936: over 0.5, under 0.99.
+    assert [a.label for a in answers] == ["neutral", "entailment", None, "entailment"]
+    assert [a.abstained for a in answers] == [None, None, True, None]
+    assert answers[2].scores == answers[1].scores and answers[2].evidence == answers[1].evidence

@@ -110,6 +110,13 @@ def test_classification_scores_are_a_matrix_in_label_order() -> None:
     assert scores.parameters == {"labels": "entailment,neutral,contradiction"}
 
 
+def test_an_abstained_label_is_an_empty_bytes_element() -> None:
+    scores = {"entailment": 0.4, "neutral": 0.3, "contradiction": 0.3}
+    responses = [NLIResponse(label=None, scores=scores, abstained=True)]
+    label, _ = output_tensors(NLI, responses)
+    assert label.data == [""]
+
+
 def test_metadata_lists_each_tensor_once_and_each_tasks_own() -> None:
     inputs, outputs = tensor_metadata(MODEL)
     assert [t["name"] for t in inputs] == ["question", "context", "premise", "hypothesis", "text"]
