@@ -1,0 +1,46 @@
+"""Bundles for the golden-row tests: a copy with golden rows, and a graph perturbed after export."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from road.core.bundle import load_manifest, write_manifest
+
+
+def bundle_copy(bundle: Path, dest: Path) -> Path:
+    return Path(shutil.copytree(bundle, dest))
+
+
+def perturb_graph(bundle: Path, factor: float = 2.0) -> str:
+    """Scale the graph's last float LayerNorm weight by `factor`; re-hash so integrity passes.
+
+    Returns the initializer's name. The manifest then matches the new graph: only the golden
+    rows can tell that its outputs moved.
+    """
+    graph_file = bundle / load_manifest(bundle, verify=False).graph
+    model = onnx.load(str(graph_file))
+    floats = [t for t in model.graph.initializer if t.data_type == onnx.TensorProto.FLOAT]
+    norms = [t for t in floats if "LayerNorm.weight" in t.name or "layernorm.weight" in t.name]
+    target = (norms or floats)[-1]
+    scaled = numpy_helper.to_array(target).astype(np.float32) * np.float32(factor)
+    target.CopyFrom(numpy_helper.from_array(scaled, target.name))
+    onnx.save(model, str(graph_file))
+    write_manifest(bundle, load_manifest(bundle, verify=False))
+    return target.name
+
+
+def rewrite_json(bundle: Path, name: str, edit: Mapping[str, object]) -> None:
+    """Replace top-level keys of a JSON file in the bundle; re-hash the manifest."""
+    import json
+
+    path = bundle / name
+    data = json.loads(path.read_text())
+    data.update(edit)
+    path.write_text(json.dumps(data))
+    write_manifest(bundle, load_manifest(bundle, verify=False))
