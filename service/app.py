@@ -12,12 +12,12 @@ import road
 from road.core.bundle import load_manifest
 from road.core.errors import RoadError
 from road.core.tasks import TaskSpec
-from road.runtime.models import ModelRegistry
 from road.service.errors import install_error_handlers
 from road.service.middleware import AuthMiddleware, BodyLimitMiddleware, ObserveMiddleware
 from road.service.routes import router, task_router
 from road.service.settings import ServerSettings
 from road.service.state import AppState, RunWrapper
+from road.service.v2_repository import repository_router
 from road.service.v2_routes import v2_router
 
 
@@ -40,10 +40,10 @@ def create_app(settings: ServerSettings, wrap_run: RunWrapper | None = None) -> 
         summary="Every task of the bundle (extractive QA, NLI, ...) from one shared encoder",
     )
     app.state.road = state
-    tasks = bundle_tasks(settings)
-    app.include_router(task_router(tasks))
+    app.include_router(task_router(default_tasks(state)))
     app.include_router(router)
-    app.include_router(v2_router(ModelRegistry.single(tasks)))
+    app.include_router(v2_router())
+    app.include_router(repository_router())
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     keys = settings.load_api_keys()
@@ -59,9 +59,14 @@ def create_app(settings: ServerSettings, wrap_run: RunWrapper | None = None) -> 
     return app
 
 
-def bundle_tasks(settings: ServerSettings) -> list[TaskSpec]:
-    """The tasks the bundle lists, for its routes; none when it does not read (start refuses it)."""
+def default_tasks(state: AppState) -> list[TaskSpec]:
+    """The default model's tasks, for the JSON routes; none when it does not read (start refuses).
+
+    The routes are made once: a version loaded later with other tasks answers those it shares
+    with these, and 404 for the others; every task of every model is on /v2 infer.
+    """
     try:
-        return load_manifest(settings.bundle, verify=False).tasks.specs()
+        candidate = state.repository.choose(state.default_model)
+        return load_manifest(candidate.path, verify=False).tasks.specs()
     except RoadError:
         return []

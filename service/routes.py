@@ -19,6 +19,7 @@ from road.runtime.protocol import Schema, task_schemas
 from road.service.errors import problem_responses
 from road.service.guard import TIMEOUT_HEADER, deadline, unless_disconnected
 from road.service.protocol import Health, batch_schemas
+from road.service.serving import MODEL_HEADER, named_model
 from road.service.state import AppState
 
 router = APIRouter()
@@ -72,7 +73,9 @@ def _endpoint(
         if wrap is not None:
             check_items(state, len(items))
         by = deadline(request, state.settings, timeout_ms)
-        results = await unless_disconnected(request, state.ready_engine().run_task(task, items, by))
+        with state.lease(*named_model(request.headers.get(MODEL_HEADER))) as served:
+            work = served.engine.run_task(task, items, by)
+            results = await unless_disconnected(request, work)
         return wrap(results=results) if wrap is not None else results[0]
 
     params = [
@@ -125,8 +128,7 @@ async def ready(request: Request, response: Response) -> Health:
 @router.get("/health/live", responses={503: {"model": Health}}, **HEALTH)
 async def live(request: Request, response: Response) -> Health:
     """200 while the process can serve; 503 if its batching loop has died (restart it)."""
-    engine = _state(request).engine
-    if engine is not None and not engine.batcher.alive:
+    if not _state(request).alive():
         response.status_code = 503
         return Health(status="broken")
     return Health(status="alive")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import CliSettingsSource, CliSuppress, SettingsConfigDict
 
 from road.runtime.settings import ModelSettings
@@ -62,6 +62,23 @@ class ServerSettings(ModelSettings):
         default_factory=lambda: ["/health", "/health/live", "/health/ready", "/metrics"],
         description="Paths served without a key",
     )
+
+    model_repository: Path | None = Field(
+        None, description="Serve DIR/NAME/VERSION/ bundles (load/unload on /v2/repository)"
+    )
+    model_versions: dict[str, int] = Field(
+        default_factory=dict,
+        description='Pinned versions, JSON: {"road": 1}; unpinned models serve their highest',
+    )
+    default_model: str | None = Field(
+        None, description="Model of /qa, /nli, /v1/tasks without X-Road-Model; default: road"
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ServerSettings:
+        if self.model_repository is not None and "bundle" in self.model_fields_set:
+            raise ValueError("give a bundle or --model-repository, not both")
+        return self
 
     def load_api_keys(self) -> list[str]:
         """Keys from ROAD_API_KEYS and ROAD_API_KEYS_FILE; empty means auth is off."""

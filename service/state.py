@@ -4,6 +4,9 @@ Every served model version has its own session, batcher and engine (`ServedVersi
 opens the new version beside the old one, and only once it has passed every step (integrity,
 session, warmup, golden rows) does one synchronous swap make the registry name it; requests
 already holding the old version finish there, and it closes once drained.
+
+Golden rows that drift at start (`golden_check=enforce`) leave the process up but refusing
+readiness for good, with the reason; at a load they refuse the load.
 """
 
 from __future__ import annotations
@@ -13,17 +16,23 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterator
 
-from road.core.errors import InvalidInput, ModelLoadFailed, ModelNotFound, NotReady, RoadError
+from road.core.errors import (
+    GoldenDrift,
+    InvalidInput,
+    ModelLoadFailed,
+    ModelNotFound,
+    NotReady,
+    RoadError,
+)
 from road.runtime.golden import check_golden
 from road.runtime.models import ModelRegistry, ModelVersion
-from road.runtime.providers import TENSORRT, warmup_batches
 from road.runtime.repository import Candidate, Repository
 from road.runtime.session import Runtime, SessionOptions
 from road.service.batcher import Batcher, RunBatch
 from road.service.engine import Engine
 from road.service.metrics import Metrics
 from road.service.protocol import Health
-from road.service.serving import ServedVersion
+from road.service.serving import TENSORRT, ServedVersion, build_engines
 from road.service.settings import ServerSettings
 
 log = logging.getLogger(__name__)
@@ -33,17 +42,6 @@ RunWrapper = Callable[[RunBatch], RunBatch]
 NO_REPOSITORY = "this server has no model repository (road serve --model-repository DIR)"
 
 __all__ = ["TENSORRT", "AppState", "RunWrapper", "build_engines"]
-
-
-def build_engines(runtime: Runtime) -> int:
-    """Run the TensorRT profile's opt and max shapes, so no engine is built on a live request."""
-    trt = runtime.manifest.tensorrt
-    if trt is None or runtime.provider != TENSORRT:
-        return 0
-    batches = warmup_batches(trt.profile)
-    for batch in batches:
-        runtime.run(batch)
-    return len(batches)
 
 
 class AppState:
@@ -59,6 +57,8 @@ class AppState:
         self.registry = ModelRegistry()
         self.ready = False
         self.draining = False
+        # Why readiness is refused for good (golden rows drifted at start); None: it is not.
+        self.refused: str | None = None
         self._served: dict[tuple[str, int], ServedVersion] = {}
         self._retiring: dict[asyncio.Task[None], ServedVersion] = {}
         self._failures: dict[tuple[str, int], str] = {}
@@ -68,7 +68,10 @@ class AppState:
     async def start(self) -> None:
         try:
             for candidate in self.repository.startup():
-                self._swap(await self._open(candidate))
+                opened = await self._start_one(candidate)
+                if opened is None:
+                    return
+                self._swap(opened)
             if not self.registry.serves(self.default_model):
                 raise ModelNotFound(f"the default model {self.default_model!r} is not served")
         except RoadError as exc:
@@ -85,6 +88,17 @@ class AppState:
             task.cancel()
         for served in [*self._served.values(), *self._retiring.values()]:
             await served.close()
+
+    async def _start_one(self, candidate: Candidate) -> ServedVersion | None:
+        """Open a version at start; None when its golden rows drift (readiness refused)."""
+        try:
+            return await self._open(candidate)
+        except ModelLoadFailed as exc:
+            if not isinstance(exc.__cause__, GoldenDrift):
+                raise
+            self.refused = str(exc)
+            log.error("refusing readiness: %s", exc)
+            return None
 
     async def load(self, name: str, version: int | None = None) -> ModelVersion:
         """Open, verify, warm and check a version of `name`, then serve it instead of the old."""
@@ -121,7 +135,7 @@ class AppState:
     def lease(self, name: str | None = None, version: str | None = None) -> Iterator[ServedVersion]:
         """The served version asked for (default: the default model's), held for one request."""
         if not self.ready:
-            raise NotReady("the model is not loaded yet")
+            raise NotReady(self.refused or "the model is not loaded yet")
         entry = self.registry.resolve(name or self.default_model, version)
         served = self._served[(entry.name, entry.version)]
         with served.lease():
@@ -160,10 +174,12 @@ class AppState:
         """The default model's engine, once warm (unleased: for callers outside a request)."""
         served = self._default()
         if served is None or not self.ready:
-            raise NotReady("the model is not loaded yet")
+            raise NotReady(self.refused or "the model is not loaded yet")
         return served.engine
 
     def health(self) -> Health:
+        if self.refused is not None:
+            return Health(status="refused", detail=self.refused)
         runtime = self.runtime
         if runtime is None:
             return Health(status="unloaded" if self.ready else "loading")
@@ -189,7 +205,9 @@ class AppState:
         self._served = {k: v for k, v in self._served.items() if k[0] != entry.name}
         self._served[(entry.name, entry.version)] = served
         batcher, runtime = served.engine.batcher, served.runtime
-        self.metrics.track_queue(entry.name, lambda: batcher.queued_rows, lambda: batcher.queued_tokens)
+        self.metrics.track_queue(
+            entry.name, lambda: batcher.queued_rows, lambda: batcher.queued_tokens
+        )
         self.metrics.serving(
             entry.name, entry.version, runtime.bundle_sha256, runtime.provider,
             runtime.manifest.precision,
@@ -208,7 +226,7 @@ class AppState:
         opened: ServedVersion | None = None
         try:
             opened = await self._warm(candidate)
-            report = await asyncio.to_thread(check_golden, opened.runtime)
+            golden = await self._golden(opened.runtime)
         except Exception as exc:  # noqa: BLE001 - whatever a new bundle breaks, the old one serves
             if opened is not None:
                 await opened.close()
@@ -222,10 +240,22 @@ class AppState:
             extra={
                 "model": name, "version": version, "bundle": str(candidate.path),
                 "bundle_sha256": runtime.bundle_sha256, "provider": runtime.provider,
-                "precision": runtime.manifest.precision, "golden": report.status,
+                "precision": runtime.manifest.precision, "golden": golden,
             },
         )  # fmt: skip
         return opened
+
+    async def _golden(self, runtime: Runtime) -> str:
+        """The golden rows' verdict: raises `GoldenDrift` unless the check is off or warn."""
+        if self.settings.golden_check == "off":
+            return "off"
+        try:
+            return (await asyncio.to_thread(check_golden, runtime)).status
+        except GoldenDrift:
+            if self.settings.golden_check == "enforce":
+                raise
+            log.warning("golden rows drift; serving anyway (golden_check=warn)")
+            return "drift"
 
     async def _warm(self, candidate: Candidate) -> ServedVersion:
         """Verify and open the bundle, start its batcher, and run real requests through it."""

@@ -1,6 +1,8 @@
 """Open Inference Protocol v2 REST: health, server and model metadata, readiness, inference.
 
-Inference goes through the same engine, batcher, limits and deadlines as the JSON routes.
+Inference goes through the same engine, batcher, limits and deadlines as the JSON routes, on the
+served version of the model named (`AppState.lease`). The repository extension's routes are in
+`road.service.v2_repository`.
 Errors come back as `{"error": "..."}` (service/errors.py). The routes stay out of the OpenAPI
 page: the protocol is specified elsewhere, and the tensors' body is not a JSON schema.
 """
@@ -33,7 +35,7 @@ from road.service.v2_tasks import (
     tensor_metadata,
 )
 
-EXTENSIONS = ["binary_tensor_data"]
+EXTENSIONS = ["binary_tensor_data", "model_repository"]
 # tritonclient's `timeout` request parameter, in microseconds.
 TIMEOUT_PARAMETER = "timeout"
 
@@ -65,15 +67,20 @@ def _requested(tensors: list[Tensor], parsed: InferRequest) -> list[Tensor]:
     return [tensor for tensor in tensors if tensor.name in parsed.outputs]
 
 
-async def _infer(served: ModelVersion, request: Request, timeout_ms: float | None) -> Response:
+async def _infer(
+    model: str, version: str | None, request: Request, timeout_ms: float | None
+) -> Response:
     state = _state(request)
-    engine = state.ready_engine()
+    state.registry.resolve(model, version)  # an unknown model is 404 before the body is read
     parsed = parse_request(await request.body(), request.headers.get(HEADER_LENGTH))
-    spec = choose_task(served, parsed)
-    rows = items(spec, parsed)
-    check_items(state, len(rows))
-    by = deadline(request, state.settings, _timeout_ms(timeout_ms, parsed))
-    responses = await unless_disconnected(request, engine.run_task(spec.name, rows, by))
+    with state.lease(model, version) as leased:
+        served = leased.entry
+        spec = choose_task(served, parsed)
+        rows = items(spec, parsed)
+        check_items(state, len(rows))
+        by = deadline(request, state.settings, _timeout_ms(timeout_ms, parsed))
+        work = leased.engine.run_task(spec.name, rows, by)
+        responses = await unless_disconnected(request, work)
     header: dict[str, Any] = {
         "model_name": served.name,
         "model_version": str(served.version),
@@ -101,14 +108,20 @@ def _metadata(registry: ModelRegistry, served: ModelVersion) -> dict[str, Any]:
     }
 
 
-def _model_ready(request: Request, served: ModelVersion) -> JSONResponse:
-    ready = _state(request).health().status == "ready"
+def _model_ready(request: Request, model: str, version: str | None) -> JSONResponse:
+    state = _state(request)
+    served = state.registry.resolve(model, version)
+    ready = state.ready and not state.draining
     body = {"name": served.name, "version": str(served.version), "ready": ready}
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
-def v2_router(registry: ModelRegistry) -> APIRouter:
-    """The protocol's routes over the models of `registry`."""
+def _registry(request: Request) -> ModelRegistry:
+    return _state(request).registry
+
+
+def v2_router() -> APIRouter:
+    """The protocol's routes over the models the app serves (its state's registry)."""
     v2 = APIRouter(prefix="/v2", include_in_schema=False, tags=["v2"])
 
     @v2.get("")
@@ -117,8 +130,7 @@ def v2_router(registry: ModelRegistry) -> APIRouter:
 
     @v2.get("/health/live")
     async def live(request: Request) -> JSONResponse:
-        engine = _state(request).engine
-        alive = engine is None or engine.batcher.alive
+        alive = _state(request).alive()
         return JSONResponse({"live": alive}, status_code=200 if alive else 503)
 
     @v2.get("/health/ready")
@@ -127,29 +139,31 @@ def v2_router(registry: ModelRegistry) -> APIRouter:
         return JSONResponse({"ready": is_ready}, status_code=200 if is_ready else 503)
 
     @v2.get("/models/{model}")
-    async def model_metadata(model: str) -> dict[str, Any]:
+    async def model_metadata(model: str, request: Request) -> dict[str, Any]:
+        registry = _registry(request)
         return _metadata(registry, registry.resolve(model))
 
     @v2.get("/models/{model}/versions/{version}")
-    async def version_metadata(model: str, version: str) -> dict[str, Any]:
+    async def version_metadata(model: str, version: str, request: Request) -> dict[str, Any]:
+        registry = _registry(request)
         return _metadata(registry, registry.resolve(model, version))
 
     @v2.get("/models/{model}/ready")
     async def model_ready(model: str, request: Request) -> JSONResponse:
-        return _model_ready(request, registry.resolve(model))
+        return _model_ready(request, model, None)
 
     @v2.get("/models/{model}/versions/{version}/ready")
     async def version_ready(model: str, version: str, request: Request) -> JSONResponse:
-        return _model_ready(request, registry.resolve(model, version))
+        return _model_ready(request, model, version)
 
     @v2.post("/models/{model}/infer")
     async def infer(model: str, request: Request, timeout_ms: Timeout = None) -> Response:
-        return await _infer(registry.resolve(model), request, timeout_ms)
+        return await _infer(model, None, request, timeout_ms)
 
     @v2.post("/models/{model}/versions/{version}/infer")
     async def version_infer(
         model: str, version: str, request: Request, timeout_ms: Timeout = None
     ) -> Response:
-        return await _infer(registry.resolve(model, version), request, timeout_ms)
+        return await _infer(model, version, request, timeout_ms)
 
     return v2

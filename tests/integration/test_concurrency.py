@@ -76,8 +76,9 @@ def test_200_concurrent_mixed_requests_equal_their_single_request_answers(server
     concurrent = asyncio.run(post_all(server.url, calls))
     assert [r.status_code for r in concurrent] == [200] * len(calls)
     after = server.metrics()
-    runs = after["road_batch_rows_count"] - before["road_batch_rows_count"]
-    rows = after["road_batch_rows_sum"] - before["road_batch_rows_sum"]
+    count, total = 'road_batch_rows_count{model="road"}', 'road_batch_rows_sum{model="road"}'
+    runs = after[count] - before[count]
+    rows = after[total] - before[total]
     assert rows / runs > 2, "concurrent requests should have shared session runs"
     mixed = [
         name

@@ -107,7 +107,7 @@ def test_deadline_default_and_header_give_504_and_never_run(slow_server: tuple[S
     assert fingerprint_of("The museum is large.") not in ran
     metrics = server.metrics()
     assert metrics.get('road_rejected_requests_total{reason="deadline_exceeded"}') == 2
-    assert metrics.get('road_dropped_rows_total{reason="deadline"}') == 2
+    assert metrics.get('road_dropped_rows_total{model="road",reason="deadline"}') == 2
 
 
 def test_a_disconnected_client_is_dropped_before_inference_and_counted(
@@ -139,7 +139,7 @@ def test_a_disconnected_client_is_dropped_before_inference_and_counted(
     assert fingerprint_of("The paintings are old.") not in ran
     metrics = server.metrics()
     assert metrics.get('road_rejected_requests_total{reason="client_gone"}') == 1
-    assert metrics.get('road_dropped_rows_total{reason="cancelled"}') == 1
+    assert metrics.get('road_dropped_rows_total{model="road",reason="cancelled"}') == 1
     # The server goes on serving.
     assert (
         nli(server.url, "A museum exists.", headers={"X-Request-Timeout-Ms": "20000"}).status_code

@@ -149,9 +149,11 @@ def test_metrics_cover_requests_stages_batches_queue_rejections_and_model(server
     names = set(metrics)
     assert metrics['road_http_requests_total{endpoint="/qa",status="200"}'] >= 1
     for stage in ("tokenize", "postprocess"):
-        assert f'road_stage_duration_seconds_count{{stage="{stage}",task="qa"}}' in names
-    assert 'road_queue_wait_seconds_count{task="qa"}' in names
-    assert any(n.startswith('road_stage_duration_seconds_count{stage="inference"') for n in names)
+        stage_count = f'road_stage_duration_seconds_count{{model="road",stage="{stage}",task="qa"}}'
+        assert stage_count in names
+    assert 'road_queue_wait_seconds_count{model="road",task="qa"}' in names
+    inference = 'road_stage_duration_seconds_count{model="road",stage="inference"'
+    assert any(n.startswith(inference) for n in names)
     for name in (
         "road_http_request_duration_seconds_count",
         "road_batch_rows_count",
@@ -165,6 +167,7 @@ def test_metrics_cover_requests_stages_batches_queue_rejections_and_model(server
     assert metrics['road_rejected_requests_total{reason="unauthorized"}'] >= 1
     info = [n for n in names if n.startswith("road_model_info{")]
     assert len(info) == 1 and 'precision="int8"' in info[0] and 'provider="CPU' in info[0]
+    assert 'model="road"' in info[0] and 'version="1"' in info[0]
     assert metrics[info[0]] == 1
 
 

@@ -122,7 +122,7 @@ async def _mixed(url: str) -> list[httpx.Response]:
 
 
 def inference_runs(metrics: dict[str, float]) -> dict[str, float]:
-    prefix = 'road_stage_duration_seconds_count{stage="inference",task="'
+    prefix = 'road_stage_duration_seconds_count{model="road",stage="inference",task="'
     return {k[len(prefix) : -2]: v for k, v in metrics.items() if k.startswith(prefix)}
 
 
