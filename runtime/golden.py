@@ -31,66 +31,34 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
-from road.core.bundle import ClassificationTaskInfo, Manifest, SpanTaskInfo
-from road.core.errors import BundleError, GoldenDrift
+from road.core.bundle import Manifest
+from road.core.errors import GoldenDrift
 from road.core.rows import Row, RowOutput, pad_rows, row_outputs
+from road.runtime.golden_rows import (
+    GOLDEN_FILE,
+    GoldenRow,
+    GoldenSet,
+    Probe,
+    Tolerance,
+    read_golden,
+    task_settings,
+)
 from road.runtime.heads import Head
 from road.runtime.protocol import Schema
 
+__all__ = [
+    "GOLDEN_FILE",
+    "GoldenModel",
+    "GoldenReport",
+    "GoldenSet",
+    "RowDrift",
+    "Tolerance",
+    "check_golden",
+    "read_golden",
+]
+
 log = logging.getLogger(__name__)
-GOLDEN_FILE = "golden.json"
-GOLDEN_FORMAT = 1
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Tolerance(_Frozen):
-    """How far outputs may move: raw logits, and probabilities (scores)."""
-
-    logit_atol: float = Field(gt=0)
-    score_atol: float = Field(gt=0)
-
-
-class Probe(_Frozen):
-    """One encoder row's stored logits: per-token outputs at `positions`, the others whole."""
-
-    positions: tuple[int, ...] = ()
-    at: dict[str, tuple[float, ...]] = Field(default_factory=dict)
-    whole: dict[str, tuple[float, ...]] = Field(default_factory=dict)
-
-
-class GoldenRow(_Frozen):
-    task: str
-    id: str
-    request: dict[str, Any]
-    response: dict[str, Any]
-    # In units of one logit's worst-case drift; a row at or under logit_atol is a close call.
-    margin: float
-    probes: tuple[Probe, ...]
-
-
-class GoldenSet(_Frozen):
-    format_version: int = GOLDEN_FORMAT
-    provider: str
-    precision: str
-    # Each task's manifest entry (non-default fields) when the rows were computed.
-    settings: dict[str, dict[str, Any]]
-    tolerances: dict[str, Tolerance]
-    rows: tuple[GoldenRow, ...]
-
-    def tolerance(self, provider: str) -> Tolerance:
-        """The larger of the reference provider's tolerance and `provider`'s."""
-        entries = [self.tolerances[p] for p in (self.provider, provider) if p in self.tolerances]
-        if not entries:
-            raise BundleError(f"{GOLDEN_FILE} has no tolerance for {provider}")
-        return Tolerance(
-            logit_atol=max(t.logit_atol for t in entries),
-            score_atol=max(t.score_atol for t in entries),
-        )
 
 
 class GoldenModel(Protocol):
@@ -118,21 +86,6 @@ class Limits:
 
 
 LIMITS = Limits()
-
-
-def task_settings(info: SpanTaskInfo | ClassificationTaskInfo) -> dict[str, Any]:
-    """The entry fields that decide a task's answers, as the golden file records them."""
-    return info.model_dump(mode="json", exclude_defaults=True)
-
-
-def read_golden(bundle_dir: Path, manifest: Manifest) -> GoldenSet | None:
-    """The bundle's golden rows, or None when its manifest lists no `golden.json`."""
-    if GOLDEN_FILE not in manifest.files:
-        return None
-    try:
-        return GoldenSet.model_validate_json((bundle_dir / GOLDEN_FILE).read_text())
-    except (OSError, ValueError) as exc:
-        raise BundleError(f"{bundle_dir / GOLDEN_FILE}: unreadable golden rows: {exc}") from exc
 
 
 def answer_alone(
@@ -206,13 +159,10 @@ def check_golden(model: GoldenModel) -> GoldenReport:
             extra={"bundle": bundle, "format_version": model.manifest.format_version},
         )
         return GoldenReport(status="absent", bundle=bundle, provider=model.provider)
-    _check_settings(model, golden)
+    redecode = _changed_decoding(model, golden)
     tol = golden.tolerance(model.provider)
-    checked = [
-        (row, _compare(row, *answer_alone(model, model.heads[row.task], _request(model, row)), tol))
-        for row in golden.rows
-        if row.task in model.heads
-    ]
+    checked = [(row, _check_row(model, row, tol, row.task in redecode)) for row in golden.rows
+               if row.task in model.heads]  # fmt: skip
     drifts = tuple(d for _, d in checked if d.problems)
     report = GoldenReport(
         status="drift" if drifts else "pass",
@@ -234,8 +184,15 @@ def check_golden(model: GoldenModel) -> GoldenReport:
     return report
 
 
-def _check_settings(model: GoldenModel, golden: GoldenSet) -> None:
-    """Refuse golden rows computed under other task settings: their answers are not ours."""
+# A classification task's rows hold its logits whole, so its answers can be decoded again
+# under a new temperature (`road calibrate` after the rows); any other change makes them stale.
+REDECODABLE = frozenset({"temperature"})
+
+
+def _changed_decoding(model: GoldenModel, golden: GoldenSet) -> set[str]:
+    """Tasks whose expected answers are decoded again from the stored logits; raises
+    `GoldenDrift` for rows computed under other task settings that this cannot undo."""
+    redecode = set()
     for name, info in model.manifest.tasks.items():
         recorded = golden.settings.get(name)
         if recorded is None:
@@ -243,21 +200,35 @@ def _check_settings(model: GoldenModel, golden: GoldenSet) -> None:
             continue
         now = task_settings(info)
         changed = sorted(k for k in {*recorded, *now} if recorded.get(k) != now.get(k))
-        if changed:
+        if changed and set(changed) <= REDECODABLE and not model.heads[name].spec.token_outputs:
+            redecode.add(name)
+        elif changed:
             detail = ", ".join(f"{k} {recorded.get(k)!r} -> {now.get(k)!r}" for k in changed)
             raise GoldenDrift(
                 f"{model.bundle_dir}: the golden rows of task {name} were computed with other "
                 f"task settings ({detail}); recompute them: road golden {model.bundle_dir}",
                 (name,),
             )
+    return redecode
 
 
-def _request(model: GoldenModel, row: GoldenRow) -> Schema:
-    return model.heads[row.task].request.model_validate(row.request)
+def _check_row(model: GoldenModel, row: GoldenRow, tol: Tolerance, redecode: bool) -> RowDrift:
+    head = model.heads[row.task]
+    request = head.request.model_validate(row.request)
+    response, rows, outputs = answer_alone(model, head, request)
+    expected = row.response
+    if redecode and len(rows) == len(row.probes):
+        stored = [{k: np.asarray(v, np.float32) for k, v in p.whole.items()} for p in row.probes]
+        expected = response_json(head.decode([request], [rows], stored)[0])
+    return _compare(row, expected, response, outputs, tol)
 
 
 def _compare(
-    row: GoldenRow, response: Schema, _: list[Row], outputs: list[RowOutput], tol: Tolerance
+    row: GoldenRow,
+    expected: dict[str, Any],
+    response: Schema,
+    outputs: list[RowOutput],
+    tol: Tolerance,
 ) -> RowDrift:
     name = f"{row.task}/{row.id}"
     if len(outputs) != len(row.probes):
@@ -271,7 +242,7 @@ def _compare(
     score_diff = 0.0
     if row.margin > tol.logit_atol:
         mismatches: list[str] = []
-        score_diff = _diff(row.response, response_json(response), tol.score_atol, "", mismatches)
+        score_diff = _diff(expected, response_json(response), tol.score_atol, "", mismatches)
         problems += mismatches
     return RowDrift(name, logit_diff, score_diff, tuple(problems))
 

@@ -21,15 +21,13 @@ from road.core.qa import QAWindow
 from road.core.qa_decode import decode_answers
 from road.core.rows import Row, RowOutput
 from road.core.tasks import TaskKind
-from road.runtime.golden import (
+from road.runtime.golden import GoldenModel, answer_alone, response_json
+from road.runtime.golden_rows import (
     GOLDEN_FILE,
-    GoldenModel,
     GoldenRow,
     GoldenSet,
     Probe,
     Tolerance,
-    answer_alone,
-    response_json,
     task_settings,
 )
 from road.runtime.heads import Head

@@ -14,7 +14,14 @@ import pytest
 
 from road.core.bundle import MANIFEST, load_manifest, write_manifest
 from road.core.errors import BundleError, GoldenDrift
-from road.runtime.golden import GOLDEN_FILE, GoldenSet, Tolerance, check_golden, read_golden
+from road.runtime.golden import (
+    GOLDEN_FILE,
+    GoldenSet,
+    Tolerance,
+    answer_alone,
+    check_golden,
+    read_golden,
+)
 from road.runtime.golden_build import add_golden
 from road.runtime.providers import CPU, CUDA, TENSORRT
 from road.runtime.session import Runtime, SessionOptions
@@ -115,6 +122,23 @@ def test_changed_task_settings_make_the_rows_stale(copy: Path) -> None:
     write_manifest(copy, load_manifest(copy, verify=False))
     with pytest.raises(GoldenDrift, match="null_threshold .* recompute them: road golden"):
         check_golden(load(copy))
+
+
+def test_a_new_temperature_decodes_the_stored_classification_logits_again(copy: Path) -> None:
+    manifest = json.loads((copy / MANIFEST).read_text())
+    manifest["tasks"]["nli"]["temperature"] = 3.0
+    (copy / MANIFEST).write_text(json.dumps(manifest))
+    write_manifest(copy, load_manifest(copy, verify=False))
+    runtime = load(copy)
+    report = check_golden(runtime)
+    assert report.status == "pass" and report.rows == len(golden_of(copy).rows)
+    # Not because nothing moved: the stored scores were softmax(logits / 1), these are / 3.
+    row = next(r for r in golden_of(copy).rows if r.task == "nli" and r.margin > 0.25)
+    head = runtime.heads["nli"]
+    now, _, _ = answer_alone(runtime, head, head.request(**row.request))
+    stored = max(row.response["scores"].values())
+    assert max(now.scores.values()) < stored - 0.1  # type: ignore[attr-defined]
+    assert report.max_score_diff < 1e-4  # against the scores decoded again, not the stored ones
 
 
 def test_a_tampered_golden_file_fails_integrity(copy: Path) -> None:
