@@ -1,5 +1,5 @@
-"""`python -m bench.ablation`: the whole ablation (bench/ablation/runner.py)."""
+"""`python -m bench.ablation`: the ablation's runs, one or all (bench/ablation/runner.py)."""
 
 from bench.ablation.runner import main
 
-main()
+raise SystemExit(main())

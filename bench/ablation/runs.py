@@ -1,0 +1,101 @@
+"""The ablation's runs and teachers (docs/distillation.md#ablation): names, configs, seeds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import road.training
+from road.core.tasks import NLI, QA
+from road.training.config import TrainConfig, load_config
+
+# The runs are ordinary training configs, shipped with road.training (`road train` takes them).
+CONFIGS = Path(road.training.__file__).resolve().parent / "configs"
+BASE_SEED = 13
+
+# The teachers of every KD run, per task, first teacher first: the one place they are named
+# (the runner sets every KD config's `distill.teachers` from here). checkpoints/teacher-qa is the
+# QA teacher's final stage, committed later; until then its stage 1 stands in.
+TEACHER_QA = "checkpoints/teacher-qa-stage1"
+TEACHERS: dict[str, list[str]] = {
+    QA.name: [TEACHER_QA, "checkpoints/default-student"],
+    NLI.name: ["checkpoints/teacher-nli", "checkpoints/default-student"],
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One ablation run: its number and name, its config file and what it tests."""
+
+    name: str
+    method: str
+
+    @property
+    def config_file(self) -> Path:
+        return CONFIGS / f"ablation-{self.name}.yaml"
+
+
+RUNS = (
+    Run("1-multitask", "multi-task, no KD"),
+    Run("2-kd-average", "KD, averaged teachers"),
+    Run("3-kd-anneal", "KD, averaged teachers + BAM annealing"),
+    Run("4-road-anneal", "ROaD weighted KD + BAM annealing"),
+    Run("5-road-smart", "ROaD weighted KD + BAM annealing + SMART"),
+)
+BY_NAME = {run.name: run for run in RUNS}
+# Second-seed runs: (1) and, until the results say which two are best, (4) and (5).
+SECOND_SEED = 29
+SECOND_SEED_RUNS = ("1-multitask", "4-road-anneal", "5-road-smart")
+
+
+def run_name(name: str, seed: int) -> str:
+    """`4-road-anneal`, or `4-road-anneal-s29` for another seed."""
+    return name if seed == BASE_SEED else f"{name}-s{seed}"
+
+
+def parse_name(full: str) -> tuple[Run, int]:
+    """The run and seed of `4-road-anneal` or `4-road-anneal-s29`."""
+    base, sep, seed = full.rpartition("-s")
+    if sep and seed.isdigit() and base in BY_NAME:
+        return BY_NAME[base], int(seed)
+    if full not in BY_NAME:
+        raise KeyError(f"no ablation run {full!r}; runs: {', '.join(BY_NAME)}")
+    return BY_NAME[full], BASE_SEED
+
+
+def planned() -> list[tuple[Run, int]]:
+    """What `--all` trains: every run at the base seed, then the second seeds."""
+    second = [(BY_NAME[name], SECOND_SEED) for name in SECOND_SEED_RUNS]
+    return [(run, BASE_SEED) for run in RUNS] + second
+
+
+def run_config(
+    run: Run, seed: int = BASE_SEED, overrides: list[str] | tuple[str, ...] = ()
+) -> TrainConfig:
+    """The run's config with the ablation's teachers, its seed and output dir, then `overrides`."""
+    config = load_config(run.config_file)
+    fixed = [
+        f"seed={seed}",
+        f"output_dir={Path(config.output_dir).parent / run_name(run.name, seed)}",
+    ]
+    if config.distill is not None:
+        fixed += [
+            f"distill.teachers.{task}=[{', '.join(TEACHERS[task])}]"
+            for task in config.distill.teachers
+        ]
+    return load_config(run.config_file, [*fixed, *overrides])
+
+
+def teacher_tasks() -> dict[str, list[str]]:
+    """Each teacher checkpoint and the tasks it teaches, in first-named order."""
+    tasks: dict[str, list[str]] = {}
+    for task, sources in TEACHERS.items():
+        for source in sources:
+            tasks.setdefault(source, []).append(task)
+    return tasks
+
+
+def teacher_name(source: str) -> str:
+    """`teacher-qa-stage1`, `teacher-nli`; a model not named teacher is `teacher-2-<dir>`."""
+    name = Path(source).name
+    return name if "teacher" in name else f"teacher-2-{name}"
