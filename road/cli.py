@@ -141,6 +141,37 @@ def inspect(
     typer.echo(json.dumps(report, indent=2) if as_json else format_report(report))
 
 
+@app.command()
+def golden(
+    bundle: Annotated[Path, typer.Argument(help="Bundle directory (rewritten in place)")],
+    dev: Annotated[
+        list[str],
+        typer.Option("--dev", help="TASK=PATH: a task's dev file (SQuAD JSON or JSON lines)"),
+    ] = [],  # noqa: B006
+    threads: Annotated[int, typer.Option(help="ONNX Runtime threads")] = 1,
+) -> None:
+    """Compute a bundle's golden rows with its own graph (export does it too); re-hash its
+    manifest. The server re-runs them at start and refuses readiness on drift."""
+    import json
+
+    from road.core.errors import BundleError
+    from road.runtime.golden_build import add_golden
+    from road.runtime.session import SessionOptions
+
+    pairs = [entry.partition("=") for entry in dev]
+    if not pairs or any(not task or not path for task, _, path in pairs):
+        raise typer.BadParameter("give each task's dev file as --dev TASK=PATH", param_hint="--dev")
+    try:
+        result = add_golden(
+            bundle, {task: Path(path) for task, _, path in pairs}, SessionOptions(threads)
+        )
+    except BundleError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    rows = {task: sum(r.task == task for r in result.rows) for task, _, _ in pairs}
+    typer.echo(json.dumps({"bundle": str(bundle), "provider": result.provider, "rows": rows}))
+
+
 @app.command(
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     add_help_option=False,
