@@ -21,7 +21,10 @@ from road.export.source import Checkpoint, open_checkpoint, pytorch_metrics
 from road.export.targets import Precision, Quantization, Target, check_target, tensorrt_info
 from road.export.variants import ExportOptions, build_variant
 from road.export.writer import provenance, publish, stage_files, task_info
-from road.runtime.providers import CPU, CUDA, TENSORRT, tensorrt_options
+from road.runtime.golden_build import build_golden, write_golden
+from road.runtime.golden_rows import GoldenSet
+from road.runtime.providers import CPU, CUDA, TENSORRT, ProviderChoice, tensorrt_options
+from road.runtime.session import Runtime
 from road.training.evaluate import evaluate_with, torch_runner
 
 # Rows of each task for the batch-invariance measurement.
@@ -103,7 +106,22 @@ def build_bundle(
         | {"export_options": dataclasses.asdict(options)},
         quality=quality,
     )
+    write_golden(stage, golden_rows(source, stage, manifest, session, gate_note))
     return write_manifest(stage, manifest)
+
+
+def golden_rows(
+    source: Checkpoint,
+    stage: Path,
+    manifest: Manifest,
+    session: ort.InferenceSession,
+    provider_note: str,
+) -> GoldenSet:
+    """The bundle's golden rows: each task's first dev rows through the staged bundle's heads
+    and the gate's session on the shipped graph, as the server will run them."""
+    provider = ProviderChoice(session.get_providers()[0], provider_note)
+    runtime = Runtime(stage, manifest, session, provider)
+    return build_golden(runtime, {task.name: Path(task.dev) for task in source.config.task_defs})
 
 
 def _null_thresholds(metrics: dict[str, Any]) -> dict[str, float | None]:
