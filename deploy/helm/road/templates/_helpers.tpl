@@ -118,9 +118,40 @@ The image every road container runs: the GPU image when gpu.enabled, the CPU ima
 {{- end -}}
 
 {{/*
-Bundle directory as seen by the containers.
+Model repository directory as seen by the containers (model.repository.enabled).
+*/}}
+{{- define "road.repositoryPath" -}}
+{{- $source := .Values.model.source -}}
+{{- if eq $source "pvc" -}}
+{{- include "road.sourcePath" . -}}
+{{- else if eq $source "url" -}}
+{{- .Values.model.url.mountPath -}}
+{{- else -}}
+{{- fail (printf "model.repository.enabled needs model.source pvc or url (got %q)" $source) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Bundle directory the batch job scores with: the bundle, or in a repository the default model's
+pinned version (a version unpinned is only known to the server, at run time).
 */}}
 {{- define "road.bundlePath" -}}
+{{- if .Values.model.repository.enabled -}}
+{{- $model := default "road" .Values.model.repository.defaultModel -}}
+{{- if not (hasKey .Values.model.repository.versions $model) -}}
+{{- fail (printf "the batch job needs model.repository.versions to pin the default model %q" $model) -}}
+{{- end -}}
+{{- $version := get .Values.model.repository.versions $model -}}
+{{- printf "%s/%s/%d" (trimSuffix "/" (include "road.repositoryPath" .)) $model (int $version) -}}
+{{- else -}}
+{{- include "road.sourcePath" . -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Directory of model.source as seen by the containers: the bundle, or the repository root.
+*/}}
+{{- define "road.sourcePath" -}}
 {{- $source := .Values.model.source -}}
 {{- if eq $source "image" -}}
 {{- .Values.model.image.path -}}
@@ -196,35 +227,50 @@ Init container that downloads the bundle archive, checks its sha256 and extracts
 It runs the road image's own Python: no curl or sha256sum needed.
 */}}
 {{- define "road.modelInitContainers" -}}
-{{- if eq .Values.model.source "url" }}
-- name: fetch-bundle
-  image: {{ include "road.image" . }}
-  imagePullPolicy: {{ .Values.image.pullPolicy }}
+{{- if and (eq .Values.model.source "url") .Values.model.repository.enabled }}
+{{- if not .Values.model.repository.models -}}
+{{- fail "model.repository.models is required when model.source=url and model.repository.enabled" -}}
+{{- end -}}
+{{- range $entry := .Values.model.repository.models }}
+{{- include "road.fetchContainer" (dict "ctx" $ "name" (printf "fetch-%s-%d" ($entry.name | lower | replace "_" "-" | replace "." "-") (int $entry.version)) "url" $entry.url "sha256" $entry.sha256 "dest" (printf "%s/%s/%d" (trimSuffix "/" $.Values.model.url.mountPath) $entry.name (int $entry.version))) }}
+{{- end }}
+{{- else if eq .Values.model.source "url" }}
+{{- include "road.fetchContainer" (dict "ctx" . "name" "fetch-bundle" "url" (required "model.url.url is required when model.source=url" .Values.model.url.url) "sha256" (required "model.url.sha256 is required when model.source=url" .Values.model.url.sha256) "dest" .Values.model.url.mountPath) }}
+{{- end }}
+{{- end -}}
+
+{{/*
+One fetch init container. Call with (dict "ctx" $ "name" N "url" U "sha256" S "dest" D).
+*/}}
+{{- define "road.fetchContainer" }}
+{{- $ := .ctx }}
+- name: {{ .name | trunc 63 | trimSuffix "-" }}
+  image: {{ include "road.image" $ }}
+  imagePullPolicy: {{ $.Values.image.pullPolicy }}
   command:
     - python
     - -c
     - |
-      {{- .Files.Get "files/fetch_bundle.py" | nindent 6 }}
+      {{- $.Files.Get "files/fetch_bundle.py" | nindent 6 }}
   env:
     - name: BUNDLE_URL
-      value: {{ required "model.url.url is required when model.source=url" .Values.model.url.url | quote }}
+      value: {{ .url | quote }}
     - name: BUNDLE_SHA256
-      value: {{ required "model.url.sha256 is required when model.source=url" .Values.model.url.sha256 | quote }}
+      value: {{ .sha256 | quote }}
     - name: BUNDLE_DEST
-      value: {{ .Values.model.url.mountPath | quote }}
+      value: {{ .dest | quote }}
     - name: BUNDLE_TIMEOUT_S
-      value: {{ .Values.model.url.timeoutSeconds | quote }}
+      value: {{ $.Values.model.url.timeoutSeconds | quote }}
   securityContext:
-    {{- toYaml .Values.containerSecurityContext | nindent 4 }}
+    {{- toYaml $.Values.containerSecurityContext | nindent 4 }}
   resources:
-    {{- toYaml .Values.model.url.resources | nindent 4 }}
+    {{- toYaml $.Values.model.url.resources | nindent 4 }}
   volumeMounts:
     - name: tmp
       mountPath: /tmp
     - name: model
-      mountPath: {{ .Values.model.url.mountPath }}
+      mountPath: {{ $.Values.model.url.mountPath }}
 {{- end }}
-{{- end -}}
 
 {{/*
 Scheduling fields shared by server and batch pods, GPU pool included.
