@@ -41,6 +41,7 @@ def golden_bundle(tmp_path_factory: pytest.TempPathFactory, tiny_data: dict[str,
     bundle = bundle_copy(default_bundle(), tmp_path_factory.mktemp("golden") / "bundle")
     if (bundle / GOLDEN_FILE).exists():
         (bundle / GOLDEN_FILE).unlink()
+        write_manifest(bundle, load_manifest(bundle, verify=False))
     add_golden(bundle, {"qa": tiny_data["squad"], "nli": tiny_data["nli"]}, ONE_THREAD)
     return bundle
 
@@ -167,3 +168,28 @@ def test_the_tolerance_is_the_larger_of_the_reference_and_this_provider() -> Non
     assert golden.tolerance(CPU) == Tolerance(logit_atol=0.25, score_atol=0.2)
     assert golden.tolerance(CUDA) == Tolerance(logit_atol=0.3, score_atol=0.2)
     assert golden.tolerance(TENSORRT) == golden.tolerance(CPU)
+
+
+def test_the_shipped_bundle_passes_its_own_golden_rows() -> None:
+    """Fails when the default bundle's graph or task settings changed without `road golden`."""
+    report = check_golden(load(default_bundle()))
+    assert report.status == "pass" and report.rows == len(golden_of(default_bundle()).rows) > 40
+
+
+def test_road_golden_adds_rows_and_refuses_a_bad_dev_option(
+    tmp_path: Path, tiny_data: dict[str, Path]
+) -> None:
+    from typer.testing import CliRunner
+
+    from road.cli import app
+
+    bundle = bundle_copy(default_bundle(), tmp_path / "bundle")
+    (bundle / GOLDEN_FILE).unlink()
+    write_manifest(bundle, load_manifest(bundle, verify=False))
+    refused = CliRunner().invoke(app, ["golden", str(bundle), "--dev", "no-equals-sign"])
+    assert refused.exit_code != 0 and GOLDEN_FILE not in load_manifest(bundle).files
+    dev = ["--dev", f"qa={tiny_data['squad']}", "--dev", f"nli={tiny_data['nli']}"]
+    result = CliRunner().invoke(app, ["golden", str(bundle), *dev])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["rows"] == {"qa": 7, "nli": 7}
+    assert check_golden(load(bundle)).rows == 14
