@@ -46,10 +46,10 @@ test: lint typecheck unit
 train: $(DEV_STAMP)
 	$(BIN)/road train training/configs/student.yaml
 
-# The distillation ablation (docs/distillation.md, bench/ablation/): 2 teachers + 7 students
-# trained, table + curves.
-# Shorter runs, same budget for every student: make ablation ABLATION_ARGS="--steps 300".
-ABLATION_ARGS ?=
+# The distillation ablation (docs/distillation.md#ablation, bench/ablation/): every planned
+# 3-layer run not yet finished (resumable), then the teachers' scores, summary.json, curves, doc.
+# One run: make ablation ABLATION_ARGS="--run 1-multitask"; the state: ABLATION_ARGS="--list".
+ABLATION_ARGS ?= --all
 ablation: $(DEV_STAMP)
 	$(BIN)/python -m bench.ablation $(ABLATION_ARGS)
 

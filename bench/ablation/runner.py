@@ -22,7 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from bench.ablation import report, summary
-from bench.ablation.runs import Run, parse_name, planned, run_config, run_name
+from bench.ablation.runs import (
+    Run,
+    parse_name,
+    planned,
+    run_config,
+    run_name,
+    teacher_name,
+    teacher_tasks,
+)
 from bench.ablation.teachers import teacher_entry, teachers_to_score
 from road.training.config import TrainConfig
 
@@ -93,8 +101,10 @@ def finish(run: Run, seed: int, config: TrainConfig, command: str) -> None:
 
 def score_teachers(overrides: list[str]) -> None:
     """Add (or refresh) the entries of teachers whose weights have no entry yet."""
+    names = {teacher_name(source) for source in teacher_tasks()}
+    summary.keep_only_teachers(names, summary.SUMMARY)
     for source, tasks in teachers_to_score(summary.load(summary.SUMMARY)):
-        print(f"{COMMAND}: scoring teacher {source} on {', '.join(tasks)}", file=sys.stderr)
+        print(f"{COMMAND}: teacher {source} ({', '.join(tasks)})", file=sys.stderr)
         summary.upsert(teacher_entry(source, tasks, overrides), summary.SUMMARY)
 
 
@@ -130,7 +140,13 @@ def parser() -> argparse.ArgumentParser:
     mode.add_argument("--summary", action="store_true", help="rewrite the doc from summary.json")
     p.add_argument("--seed", type=int, help="another seed: output dir and name get -sSEED")
     p.add_argument("--max-steps", type=int, help="stop each run after N steps this time")
-    p.add_argument("--set", action="append", default=[], help="config override for every run")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        help="config override for every run "
+        "(distill.*, smart.*: for the runs that have the section)",
+    )
     p.add_argument("--no-teachers", action="store_true", help="do not score missing teachers")
     return p
 

@@ -83,7 +83,11 @@ def run_config(
             f"distill.teachers.{task}=[{', '.join(TEACHERS[task])}]"
             for task in config.distill.teachers
         ]
-    return load_config(run.config_file, [*fixed, *overrides])
+    # `distill.*` / `smart.*` overrides reach only the runs that have the section: applied to
+    # run (1) they would give it one (and make it a KD run with no teachers).
+    absent = [key for key in ("distill", "smart") if getattr(config, key) is None]
+    kept = [o for o in overrides if o.partition(".")[0] not in absent]
+    return load_config(run.config_file, [*fixed, *kept])
 
 
 def teacher_tasks() -> dict[str, list[str]]:

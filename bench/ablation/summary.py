@@ -94,5 +94,13 @@ def upsert(entry: dict[str, Any], path: Path = SUMMARY) -> list[dict[str, Any]]:
     return entries
 
 
+def keep_only_teachers(names: set[str], path: Path = SUMMARY) -> None:
+    """Drop the entries of teachers no longer named (a stage replaced by its final)."""
+    entries = load(path)
+    kept = [e for e in entries if "teacher" not in e["name"] or e["name"] in names]
+    if len(kept) != len(entries):
+        path.write_text(json.dumps(kept, indent=2) + "\n")
+
+
 def stamp() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

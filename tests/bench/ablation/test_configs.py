@@ -82,6 +82,13 @@ def test_second_seed_variants_get_their_own_name_and_directory() -> None:
     assert set(names[5:]) == {f"{n}-s29" for n in runs.SECOND_SEED_RUNS}
     overridden = run_config(RUNS[0], 13, ["steps=7"])
     assert overridden.steps == 7 and overridden.output_dir == "runs/ablation/1-multitask"
+    # A distillation or SMART override leaves the runs without that section as they are.
+    sets = ["distill.cache_batch_size=4", "smart.weight=0.5"]
+    assert run_config(RUNS[0], 13, sets).distill is None
+    kd = run_config(RUNS[1], 13, sets)
+    assert kd.distill is not None and kd.distill.cache_batch_size == 4 and kd.smart is None
+    smart = run_config(RUNS[4], 13, sets).smart
+    assert smart is not None and smart.weight == 0.5
 
 
 def test_the_six_layer_distilled_student() -> None:

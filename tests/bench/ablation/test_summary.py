@@ -113,3 +113,11 @@ def test_teacher_entries_read_committed_metrics_and_skip_absent_or_known_teacher
     (second / "model.safetensors").write_bytes(b"retrained")  # new weights: a new entry
     assert teachers.teachers_to_score(made) == [(str(second), ["qa", "nli"])]
     assert summary.weights_sha256(second) != made[1]["weights_sha256"]
+
+
+def test_teachers_no_longer_named_leave_the_summary(tmp_path: Path) -> None:
+    path = tmp_path / "summary.json"
+    for name in ("teacher-qa-stage1", "teacher-nli", "1-multitask"):
+        upsert(entry(name), path)
+    summary.keep_only_teachers({"teacher-qa", "teacher-nli"}, path)
+    assert [e["name"] for e in summary.load(path)] == ["teacher-nli", "1-multitask"]
