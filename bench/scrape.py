@@ -79,7 +79,8 @@ def parse_histograms(text: str, prefix: str = "road_") -> dict[str, Histogram]:
 
 
 def _series_key(name: str, labels: dict[str, str]) -> str:
-    rest = sorted((k, v) for k, v in labels.items() if k != "le")
+    # A bench server serves one model: its `model` label (service/metrics.py) splits nothing.
+    rest = sorted((k, v) for k, v in labels.items() if k not in ("le", "model"))
     return name + ("{" + ",".join(f"{k}={v}" for k, v in rest) + "}" if rest else "")
 
 
