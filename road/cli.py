@@ -142,6 +142,29 @@ def inspect(
 
 
 @app.command()
+def calibrate(
+    bundle: Annotated[Path, typer.Argument(help="Bundle directory (its manifest is rewritten)")],
+    dev: Annotated[
+        list[str], typer.Option(help="Labelled dev JSON lines: TASK=PATH, or PATH for the one task")
+    ],
+    limit: Annotated[int | None, typer.Option(help="Use the first N dev rows")] = None,
+    threads: Annotated[int, typer.Option(help="ONNX Runtime intra-op threads")] = 1,
+) -> None:
+    """Fit the bundle's classification temperatures on dev (even rows; ECE on the odd ones)."""
+    import json
+
+    from road.core.errors import RoadError
+    from road.export.calibrate import calibrate_bundle, dev_files
+
+    try:
+        records = calibrate_bundle(bundle, dev_files(bundle, dev), limit, threads)
+    except RoadError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(json.dumps(records, indent=2))
+
+
+@app.command()
 def golden(
     bundle: Annotated[Path, typer.Argument(help="Bundle directory (rewritten in place)")],
     dev: Annotated[

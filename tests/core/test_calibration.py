@@ -85,12 +85,22 @@ def test_the_fitted_temperature_lowers_ece_on_held_out_dev_rows() -> None:
 
 
 def test_bundles_before_format_4_read_as_temperature_1_and_the_head_divides_by_it() -> None:
-    from road.core.bundle import Tasks, load_manifest
+    import json
+
+    from road.core.bundle import Manifest, Tasks, load_manifest
     from road.runtime.heads import load_heads
 
     bundle = default_bundle()
-    manifest = load_manifest(bundle, verify=False)
-    assert manifest.format_version < 4 and manifest.tasks.root["nli"].temperature == 1.0
+    shipped = load_manifest(bundle, verify=False)
+    # The shipped manifest as it was before `road calibrate` (format 2, no temperature).
+    old = json.loads(shipped.model_dump_json())
+    old["format_version"] = 2
+    del old["tasks"]["nli"]["temperature"]
+    manifest = Manifest.model_validate(old)
+    assert manifest.tasks.root["nli"].temperature == 1.0
+    # The shipped one carries the temperature `road calibrate` fitted (tests/export).
+    fitted = shipped.quality["calibration"]["nli"]["temperature"]
+    assert shipped.format_version == 4 and shipped.tasks.root["nli"].temperature == fitted
     hot = manifest.tasks.root["nli"].model_copy(update={"temperature": 2.0})
     warmed = manifest.model_copy(update={"tasks": Tasks({**manifest.tasks.root, "nli": hot})})
     request = NLIRequest(premise="A man plays.", hypothesis="Music.")
