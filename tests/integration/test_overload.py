@@ -134,7 +134,8 @@ def fill_largest_batch(server: Server) -> None:
 def wait_drained(server: Server, timeout_s: float = 120) -> None:
     deadline = time.monotonic() + timeout_s
     while (
-        server.metrics()["road_queue_rows"] > 0 or server.metrics()["road_requests_in_flight"] > 1
+        server.metrics()['road_queue_rows{model="road"}'] > 0
+        or server.metrics()["road_requests_in_flight"] > 1
     ):
         assert time.monotonic() < deadline, "the queue never drained"
         time.sleep(0.2)
