@@ -45,11 +45,13 @@ def recall(entry: dict[str, Any]) -> str:
 
 
 def row(entry: dict[str, Any]) -> str:
-    gpu = (entry.get("machine") or {}).get("gpu")
-    where = gpu or f"CPU {(entry.get('machine') or {}).get('torch_threads', '?')} thr"
+    trained_here = "output_dir" in entry  # teachers were trained before, elsewhere
+    machine = entry.get("machine") or {}
+    where = machine.get("gpu") or f"CPU, {machine.get('torch_threads', '?')} threads"
     wall = "–" if entry.get("wall_s") is None else f"{entry['wall_s'] / 60:.0f} min"
     png = PLOTS / f"{entry['name']}.png"
-    curve = f"[png](img/distillation/{png.name})" if png.is_file() else "–"
+    curve = f"[png](img/distillation/{png.name})" if trained_here and png.is_file() else "–"
+    where = where if trained_here else "–"
     noans = f"{num(entry['noans_acc'])} ({num(entry.get('noans_same_article_acc'))})"
     return (
         f"| {entry['name']} | {entry['layers']} | {entry['method']} | {num(entry['qa_f1'])} "

@@ -31,7 +31,12 @@ from bench.ablation.runs import (
     teacher_name,
     teacher_tasks,
 )
-from bench.ablation.teachers import teacher_entry, teachers_to_score
+from bench.ablation.teachers import (
+    committed_metrics,
+    eval_config,
+    teacher_entry,
+    teachers_to_score,
+)
 from road.training.config import TrainConfig
 
 COMMAND = "python -m bench.ablation"
@@ -73,6 +78,7 @@ def run_entry(run: Run, seed: int, config: TrainConfig, command: str) -> dict[st
     out = Path(config.output_dir)
     metrics = json.loads((out / FINAL / "dev_metrics.json").read_text())
     teachers = config.distill.teachers if config.distill is not None else {}
+    wall = out / WALL
     return {
         "name": run_name(run.name, seed),
         "layers": len(config.layers) if config.layers is not None else 6,
@@ -81,7 +87,7 @@ def run_entry(run: Run, seed: int, config: TrainConfig, command: str) -> dict[st
         "seed": seed,
         **summary.scores(metrics),
         "steps": metrics.get("train_steps", config.steps),
-        "wall_s": round(json.loads((out / WALL).read_text())["seconds"], 1),
+        "wall_s": round(json.loads(wall.read_text())["seconds"], 1) if wall.is_file() else None,
         "teachers": teachers,
         "smart": config.smart is not None,
         "config": f"training/configs/{run.config_file.name}",
@@ -103,7 +109,10 @@ def score_teachers(overrides: list[str]) -> None:
     """Add (or refresh) the entries of teachers whose weights have no entry yet."""
     names = {teacher_name(source) for source in teacher_tasks()}
     summary.keep_only_teachers(names, summary.SUMMARY)
-    for source, tasks in teachers_to_score(summary.load(summary.SUMMARY)):
+    todo = teachers_to_score(summary.load(summary.SUMMARY))
+    # Those with usable committed metrics first: an interrupted scoring keeps the cheap entries.
+    todo.sort(key=lambda t: committed_metrics(Path(t[0]), eval_config(t[1], overrides)) is None)
+    for source, tasks in todo:
         print(f"{COMMAND}: teacher {source} ({', '.join(tasks)})", file=sys.stderr)
         summary.upsert(teacher_entry(source, tasks, overrides), summary.SUMMARY)
 

@@ -25,7 +25,14 @@ ENTRIES = [
     entry("teacher-qa-stage1", 80.0, None, wall_s=None),
     entry("teacher-nli", None, 70.0, wall_s=None),
     entry("teacher-2-default-student", 60.0, 65.0, wall_s=None),
-    entry("1-multitask", 55.0, 61.0, nli_recall={"entailment": 80.0, "neutral": 20.0}),
+    entry(
+        "1-multitask",
+        55.0,
+        61.0,
+        nli_recall={"entailment": 80.0, "neutral": 20.0},
+        output_dir="runs/ablation/1-multitask",
+        machine={"gpu": None, "torch_threads": 2},
+    ),  # fmt: skip
     entry("4-road-anneal", 73.0, 64.0, kd=True),
     entry("5-road-smart", 56.0, 61.5, kd=True),
     entry("1-multitask-s29", 54.0, 62.5),
@@ -33,13 +40,18 @@ ENTRIES = [
 ]
 
 
-def test_table_has_a_row_per_entry() -> None:
+def test_table_has_a_row_per_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(report, "PLOTS", tmp_path)
     text = table(ENTRIES)
     assert text.count("\n") == len(ENTRIES) + 1
-    assert (
-        "| 1-multitask | 3 | m | 55.0 | 45.0 | 90.0 (–) | 61.0 | 80 / 20 | 3000 | 10 min |" in text
-    )
-    assert "| teacher-nli | 6 | m | – | – | 90.0 (–) | 70.0 | – | 3000 | – |" in text
+    row = "| 1-multitask | 3 | m | 55.0 | 45.0 | 90.0 (–) | 61.0 | 80 / 20 | 3000 | 10 min "
+    assert f"{row}| CPU, 2 threads | – |" in text
+    assert "| teacher-nli | 6 | m | – | – | 90.0 (–) | 70.0 | – | 3000 | – | – | – |" in text
+    for name in ("1-multitask", "teacher-nli"):
+        (tmp_path / f"{name}.png").write_bytes(b"png")
+    text = table(ENTRIES)
+    assert "| CPU, 2 threads | [png](img/distillation/1-multitask.png) |" in text
+    assert "teacher-nli.png" not in text  # a teacher's curve is not this ablation's
 
 
 def test_checks_compare_with_the_best_teacher_and_the_no_kd_student() -> None:
