@@ -134,12 +134,16 @@ class AppState:
     @contextlib.contextmanager
     def lease(self, name: str | None = None, version: str | None = None) -> Iterator[ServedVersion]:
         """The served version asked for (default: the default model's), held for one request."""
-        if not self.ready:
-            raise NotReady(self.refused or "the model is not loaded yet")
-        entry = self.registry.resolve(name or self.default_model, version)
+        entry = self.resolve(name, version)
         served = self._served[(entry.name, entry.version)]
         with served.lease():
             yield served
+
+    def resolve(self, name: str | None = None, version: str | None = None) -> ModelVersion:
+        """The served version asked for; `NotReady`, with the reason, while not ready."""
+        if not self.ready:
+            raise NotReady(self.refused or "the model is not loaded yet")
+        return self.registry.resolve(name or self.default_model, version)
 
     def states(self) -> dict[tuple[str, int], tuple[str, str]]:
         """(state, reason) of every model version on disk or loaded, for the repository index."""

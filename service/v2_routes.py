@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 import road
-from road.core.errors import InvalidInput
+from road.core.errors import InvalidInput, NotReady
 from road.runtime.models import ModelRegistry, ModelVersion
 from road.service.guard import deadline, unless_disconnected
 from road.service.routes import Timeout, check_items
@@ -71,7 +71,7 @@ async def _infer(
     model: str, version: str | None, request: Request, timeout_ms: float | None
 ) -> Response:
     state = _state(request)
-    state.registry.resolve(model, version)  # an unknown model is 404 before the body is read
+    state.resolve(model, version)  # an unknown model is 404 before the body is read
     parsed = parse_request(await request.body(), request.headers.get(HEADER_LENGTH))
     with state.lease(model, version) as leased:
         served = leased.entry
@@ -110,6 +110,8 @@ def _metadata(registry: ModelRegistry, served: ModelVersion) -> dict[str, Any]:
 
 def _model_ready(request: Request, model: str, version: str | None) -> JSONResponse:
     state = _state(request)
+    if state.refused is not None:
+        raise NotReady(state.refused)
     served = state.registry.resolve(model, version)
     ready = state.ready and not state.draining
     body = {"name": served.name, "version": str(served.version), "ready": ready}

@@ -4,7 +4,8 @@ The repository holds the committed bundle as `road/1` and `other/1` (symlinks: n
 Version 2 of `road` (the same bundle again) is added while the server runs, and loaded while
 client threads keep posting `/qa`: none of their requests fails, and the metadata lists version
 2 afterwards. A tampered version (one byte of model.onnx changed) is refused, naming the file,
-and version 2 keeps serving. The API keys guard the admin routes.
+and so is a drifting one (its graph perturbed after export and re-hashed: only its golden rows
+tell); version 2 keeps serving. The API keys guard the admin routes.
 """
 
 from __future__ import annotations
@@ -20,8 +21,13 @@ import pytest
 import tritonclient.http as triton
 from tritonclient.utils import InferenceServerException
 
+from road.core.bundle import load_manifest, write_manifest
+from road.runtime.golden import GOLDEN_FILE
+from road.runtime.golden_build import add_golden
+from road.runtime.session import SessionOptions
 from road.runtime.settings import default_bundle
 
+from ..golden_graphs import bundle_copy, perturb_graph
 from .server import Server, server_process
 
 pytestmark = pytest.mark.integration
@@ -56,6 +62,19 @@ def tampered(repository: Path, name: str, version: int) -> Path:
         handle.seek(-1, 1)
         handle.write(bytes([byte[0] ^ 0xFF]))
     return target
+
+
+@pytest.fixture(scope="module")
+def drifting(tmp_path_factory: pytest.TempPathFactory, tiny_data: dict[str, Path]) -> Path:
+    """The bundle with golden rows, then its graph perturbed and re-hashed (integrity passes)."""
+    bundle = bundle_copy(default_bundle(), tmp_path_factory.mktemp("drift") / "bundle")
+    if (bundle / GOLDEN_FILE).exists():
+        (bundle / GOLDEN_FILE).unlink()
+        write_manifest(bundle, load_manifest(bundle, verify=False))
+    dev = {"qa": tiny_data["squad"], "nli": tiny_data["nli"]}
+    add_golden(bundle, dev, SessionOptions(intra_op_threads=1))
+    perturb_graph(bundle)
+    return bundle
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +187,21 @@ def test_a_tampered_version_is_refused_and_the_old_one_serves(
     raw = admin(server.url, "models/road/load")
     assert raw.status_code == 400 and "sha256" in raw.json()["error"]
     failed = server.metrics()['road_model_loads_total{model="road",result="failed"}']
-    assert failed == 2
+    assert failed == 2  # this call and tritonclient's
+
+
+def test_a_drifting_version_is_refused_by_its_golden_rows(
+    server: Server, repository: Path, drifting: Path, client: triton.InferenceServerClient
+) -> None:
+    link(repository, "road", 7, drifting)
+    with pytest.raises(InferenceServerException) as caught:
+        client.load_model(
+            "road", config=json.dumps({"version_policy": {"specific": {"versions": [7]}}})
+        )
+    assert "version 7" in caught.value.message() and "golden rows drift" in caught.value.message()
+    assert client.get_model_metadata("road")["versions"] == ["2"]
+    assert httpx.post(f"{server.url}/qa", json=QA).json()["answer"] == "Romans"
+    assert any(r.get("message") == "golden rows drift" for r in server.log_records())
 
 
 def test_a_load_can_name_a_version_to_roll_back(
