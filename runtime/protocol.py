@@ -25,7 +25,7 @@ class Schema(BaseModel):
 
 MIN_SCORE_HELP = (
     "Abstain when the most probable label's score is below this (0 to 1): the response has "
-    "`label: null` and `abstained: true`, its `scores` unchanged; default: never abstain"
+    "no `label` and `abstained: true`, its `scores` unchanged; default: never abstain"
 )
 QA_MIN_SCORE_HELP = (
     "Abstain when the best span's `score` is below this (0 to 1): the answer is empty (no "
@@ -109,7 +109,7 @@ TRUNCATED_HELP = "True when the pair was truncated (`truncation: longest_first`)
 
 class NLIResponse(Schema):
     label: str | None = Field(
-        description="entailment, neutral or contradiction; null when abstained"
+        None, description="entailment, neutral or contradiction; absent when abstained"
     )
     scores: dict[str, float] = Field(description="Probability of each label")
     evidence: Evidence | None = Field(None, description=EVIDENCE_HELP)
@@ -120,7 +120,7 @@ class NLIResponse(Schema):
 class ClassificationResponse(Schema):
     """A classification task's answer: the predicted label and every label's probability."""
 
-    label: str | None = Field(description="The most probable label; null when abstained")
+    label: str | None = Field(None, description="The most probable label; absent when abstained")
     scores: dict[str, float] = Field(description="Probability of each label")
     abstained: bool | None = Field(None, description=ABSTAINED_HELP)
 
