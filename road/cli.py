@@ -202,6 +202,9 @@ def golden(
 def serve(ctx: typer.Context) -> None:
     """Serve /qa and /nli from a bundle: road serve [BUNDLE] [--flags]; see --help.
 
+    `--model-repository DIR` serves DIR/NAME/VERSION/ bundles instead, loaded and unloaded on
+    /v2/repository (docs/service.md, "Model repository").
+
     Every setting is a flag and an env var (ROAD_*); docs/service.md has the table. API keys
     come only from ROAD_API_KEYS or --api-keys-file.
     """
