@@ -47,7 +47,8 @@ def recall(entry: dict[str, Any]) -> str:
 def row(entry: dict[str, Any]) -> str:
     trained_here = "output_dir" in entry  # teachers were trained before, elsewhere
     machine = entry.get("machine") or {}
-    where = machine.get("gpu") or f"CPU, {machine.get('torch_threads', '?')} threads"
+    threads = machine.get("torch_threads", "?")
+    where = machine.get("gpu") or f"CPU, {threads} thread{'' if threads == 1 else 's'}"
     wall = "–" if entry.get("wall_s") is None else f"{entry['wall_s'] / 60:.0f} min"
     png = PLOTS / f"{entry['name']}.png"
     curve = f"[png](img/distillation/{png.name})" if trained_here and png.is_file() else "–"
