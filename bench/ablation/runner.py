@@ -8,6 +8,7 @@
 
 A run resumes from runs/ablation/NAME/checkpoint-last (`road train`); `--max-steps` stops a run
 after that many steps this invocation (a session-sized chunk), the next invocation continues.
+`--run` and `--all` first score the teachers that have no entry yet (`--no-teachers`: not).
 Each finished run adds its entry to bench/results/ablation/summary.json, plots its curve and
 rewrites the results section of docs/distillation.md.
 """
@@ -172,15 +173,15 @@ def main(argv: list[str] | None = None) -> int:
         report.replot(entries)
         report.write_doc(entries)
         return 0
+    if not args.no_teachers:  # first, so the checks have their teachers from the first run on
+        score_teachers(args.set)
+        report.write_doc(summary.load(summary.SUMMARY))
     if args.run:
         run_one(args.run, args.seed, args, command)
     elif args.all:
         for run, seed in planned():
             if not run_one(run_name(run.name, seed), None, args, command):
                 break  # stopped by --max-steps: the next invocation continues this run
-    if not args.no_teachers:
-        score_teachers(args.set)
-        report.write_doc(summary.load(summary.SUMMARY))
     return 0
 
 
