@@ -45,11 +45,13 @@ CLASSIFICATION_ROWS = 24
 PROBES = 16
 DECIMALS = 5
 # logit_atol per provider and precision: another CPU's kernels, CUDA (TF32 on by default),
-# TensorRT (fp16). Starting points: the GPU rows have never been measured (docs/bundle.md).
+# TensorRT (fp16). The GPU rows have never been measured (docs/bundle.md); their int8 entry
+# is what a QDQ graph run as float ops instead of fused integer kernels moved the shipped
+# bundle's logits by on CPU (0.78, graph optimisation "basic"), as a GPU runs QDQ.
 LOGIT_ATOL: dict[str, dict[str, float]] = {
     CPU: {"fp32": 2e-3, "fp16": 3e-2, "int8": 0.25},
-    CUDA: {"fp32": 5e-2, "fp16": 0.15, "int8": 0.3},
-    TENSORRT: {"fp32": 0.15, "fp16": 0.25, "int8": 0.35},
+    CUDA: {"fp32": 5e-2, "fp16": 0.15, "int8": 1.0},
+    TENSORRT: {"fp32": 0.15, "fp16": 0.25, "int8": 1.0},
 }
 # Outputs compared per decision: a span sums a start and an end logit and is compared with
 # another span or the null sum (4 logits); a label's logit with another label's (2).
