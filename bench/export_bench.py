@@ -5,12 +5,18 @@ settings), interleaved round by round so that a noisy machine hurts every varian
 
     python -m bench.export_bench fp32=/tmp/bundles/fp32 int8-dynamic=/tmp/bundles/int8-dynamic \
         --rows 64 --rounds 3 --out /tmp/export_bench.json
+
+`speedup` is the ratio of median rows/s; `paired_speedup` the median over rounds of each
+round's ratio against the first bundle (`all`: the four shapes' total time), the steadier one
+on a shared machine.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -72,23 +78,47 @@ def seconds(sess: ort.InferenceSession, rows: list[Row], batch: int) -> float:
 
 def measure(
     bundles: dict[str, Path], rows: dict[str, list[Row]], threads: int, rounds: int
-) -> dict[str, dict[str, Any]]:
-    """Median rows/s per (task, batch) for each bundle; the bundles take turns every round."""
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """Median rows/s per (task, batch) for each bundle, and each one's paired speedup over the
+    first: the median over rounds of the two bundles' ratio in that round.
+
+    The bundles take turns on every (task, batch) of every round, so a drift of a shared
+    machine's speed hits them alike and the paired ratio cancels most of it.
+    """
     sessions = {name: session(path, threads) for name, path in bundles.items()}
     times: dict[str, dict[str, list[float]]] = {name: {} for name in bundles}
     for _ in range(rounds):
-        for name, sess in sessions.items():
-            for task, task_rows in rows.items():
-                for batch in BATCHES:
+        for task, task_rows in rows.items():
+            for batch in BATCHES:
+                for name, sess in sessions.items():
                     key = f"{task}_b{batch}"
                     times[name].setdefault(key, []).append(seconds(sess, task_rows, batch))
-    return {
+    baseline = times[next(iter(bundles))]
+    speed = {
         name: {
             key: round(len(rows[key.split("_")[0]]) / statistics.median(values), 2)
             for key, values in per_key.items()
         }
         for name, per_key in times.items()
     }
+    paired = {
+        name: {
+            key: round(statistics.median(b / t for b, t in zip(baseline[key], values)), 3)
+            for key, values in per_key.items()
+        }
+        | {
+            # All four shapes together: the whole suite's time in each round.
+            "all": round(
+                statistics.median(
+                    sum(baseline[k][r] for k in per_key) / sum(v[r] for v in per_key.values())
+                    for r in range(rounds)
+                ),
+                3,
+            )
+        }
+        for name, per_key in times.items()
+    }
+    return speed, paired
 
 
 def describe(bundle: Path, rows: dict[str, list[Row]], threads: int) -> dict[str, Any]:
@@ -120,6 +150,8 @@ def describe(bundle: Path, rows: dict[str, list[Row]], threads: int) -> dict[str
             "nli.accuracy": quality.get("onnx", {}).get("nli", {}).get("accuracy"),
         },
         "batch_invariance": invariance,
+        # Static INT8: calibrator, and which MatMuls stayed fp32 and why.
+        "static_int8": quality.get("static_int8"),
     }
 
 
@@ -136,10 +168,13 @@ def main(
     named = {name: Path(path) for name, path in (item.split("=", 1) for item in bundles)}
     threads = threads or available_cpus()
     inputs = dev_rows(next(iter(named.values())), data, rows)
-    speed = measure(named, inputs, threads, rounds)
+    speed, paired = measure(named, inputs, threads, rounds)
     baseline = speed[next(iter(named))]
     result = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "command": " ".join(["python -m bench.export_bench", *sys.argv[1:]]),
         "machine": machine(),
+        "cpus": sorted(os.sched_getaffinity(0)),
         "threads": threads,
         "rows": {task: len(task_rows) for task, task_rows in inputs.items()},
         "rounds": rounds,
@@ -148,6 +183,7 @@ def main(
                 **describe(path, inputs, threads),
                 "rows_per_s": speed[name],
                 "speedup": {k: round(v / baseline[k], 2) for k, v in speed[name].items()},
+                "paired_speedup": paired[name],
             }
             for name, path in named.items()
         },

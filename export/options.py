@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from road.export.graph import Exporter
+    from road.export.static_int8 import Calibration
     from road.export.targets import Precision, Quantization, Target
 
 
@@ -25,6 +26,8 @@ class ExportOptions:
     trt_max_batch: int = 64
     trt_opt_sequence: int | None = None
     calibration_rows: int = 128
+    # Static INT8's activation calibrator (minmax | percentile | entropy; docs/export.md).
+    calibration: Calibration = "minmax"
     # External data for the graph's weights; None: when they exceed protobuf's 2 GB.
     large: bool | None = None
 

@@ -1,26 +1,19 @@
-"""INT8: dynamic quantisation of the optimised graph, or static (QDQ) calibrated on dev rows."""
+"""INT8: dynamic quantisation of the optimised graph, and which MatMuls static INT8 leaves alone.
+
+The static (calibrated) path is `road.export.static_int8`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import numpy as np
 import onnx
-from onnxruntime.quantization import (
-    CalibrationDataReader,
-    CalibrationMethod,
-    QuantFormat,
-    QuantType,
-    quantize_dynamic,
-    quantize_static,
-)
+from onnxruntime.quantization import QuantType, quantize_dynamic
 
 # MatMul holds the encoder's weights and Gather the embedding tables (about half of a MiniLM);
 # on the optimised graph Attention holds the QKV weights and EmbedLayerNormalization the
 # tables. Quantising all of them takes a 6-layer, 384-wide student from ~90 MB to ~23 MB.
 DYNAMIC_OPS = ("MatMul", "Attention", "Gather", "EmbedLayerNormalization")
-STATIC_OPS = ("MatMul", "Gather")
 
 
 def without_initializer_shapes(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -51,16 +44,6 @@ def quantize_int8(fp32: Path, out: Path, large: bool = False) -> Path:
     return out
 
 
-class BatchReader(CalibrationDataReader):
-    """Feeds padded calibration batches to ORT's calibrator, once."""
-
-    def __init__(self, batches: Iterable[dict[str, np.ndarray]]) -> None:
-        self._batches: Iterator[dict[str, np.ndarray]] = iter(batches)
-
-    def get_next(self) -> dict[str, np.ndarray] | None:
-        return next(self._batches, None)
-
-
 def activation_matmuls(model: onnx.ModelProto) -> list[str]:
     """Names of the MatMuls whose inputs are all activations (attention scores and context)."""
     initializers = {tensor.name for tensor in model.graph.initializer}
@@ -80,37 +63,3 @@ def ffn_output_matmuls(model: onnx.ModelProto, intermediate_size: int) -> list[s
         if node.op_type == "MatMul"
         and any(rows.get(name) == intermediate_size for name in node.input)
     ]
-
-
-def quantize_int8_static(
-    fp32: Path,
-    out: Path,
-    batches: Iterable[dict[str, np.ndarray]],
-    intermediate_size: int,
-    large: bool = False,
-) -> Path:
-    """Write a static (QDQ) INT8 graph of the standard-op `fp32` graph, calibrated on `batches`.
-
-    Activation scales are fixed at export, so a row's outputs do not depend on its batch mates
-    or its padding, unlike dynamic quantisation's per-run, per-tensor scales.
-    """
-    model = without_initializer_shapes(onnx.load(str(fp32)))
-    quantize_static(
-        model,
-        out,
-        BatchReader(batches),
-        quant_format=QuantFormat.QDQ,
-        op_types_to_quantize=list(STATIC_OPS),
-        # Attention's activation-by-activation products stay fp32: quantising softmax outputs
-        # costs accuracy, and ORT runs them as one FusedMatMul anyway. The feed-forward output
-        # MatMuls stay fp32 too: their input is GELU's heavy-tailed output, which one MinMax
-        # scale per tensor fits badly (on the default student, quantising them cost 3.4 F1
-        # points on dev; keeping them fp32 brought the loss within the 1-point budget).
-        nodes_to_exclude=activation_matmuls(model) + ffn_output_matmuls(model, intermediate_size),
-        per_channel=True,
-        weight_type=QuantType.QInt8,
-        activation_type=QuantType.QUInt8,
-        calibrate_method=CalibrationMethod.MinMax,
-        use_external_data_format=large,
-    )
-    return out

@@ -4,7 +4,7 @@
 |----------|---------------|---------------------------------------------------------------|
 | cpu      | fp32          | TorchScript export, ORT transformer fusions                   |
 | cpu      | int8 dynamic  | the same, then dynamic INT8 (MatMul, Attention, embeddings)   |
-| cpu      | int8 static   | TorchScript export, static QDQ INT8 calibrated on dev rows    |
+| cpu      | int8 static   | the same fused graph, static INT8 calibrated on dev rows      |
 | cuda     | fp16 / fp32   | TorchScript export, GPU fusions, then fp16 (I/O kept)         |
 | tensorrt | fp16 / fp32   | dynamo export, plain ONNX ops: TensorRT fuses it itself       |
 
@@ -21,12 +21,12 @@ from typing import Any
 import numpy as np
 
 from road.core.evaluation import Runner
-from road.core.rows import pad_rows
+from road.export.ffn_select import build_static
 from road.export.graph import export_graph
 from road.export.optimize import missing_fusions, optimize_graph
 from road.export.options import ExportOptions
-from road.export.parity import check_parity, dev_rows
-from road.export.quantize import quantize_int8, quantize_int8_static
+from road.export.parity import check_parity
+from road.export.quantize import quantize_int8
 from road.export.runtime import onnx_runner, open_session
 from road.export.source import Checkpoint
 from road.export.targets import to_fp16
@@ -56,16 +56,14 @@ def build_variant(
     )
     variant = Variant(fp32)
     variant.quality["parity_max_abs_diff"] = _parity(fp32, reference, batches, options.atol)
-    if options.quantization_mode == "static":
-        calibration = calibration_batches(source, options.calibration_rows)
-        intermediate = source.model.config.intermediate_size
-        variant.path = quantize_int8_static(
-            fp32, scratch / "int8.onnx", calibration, intermediate, large
-        )
-        return variant
     if options.optimize and options.target != "tensorrt":
         _optimize(source, scratch, options, batches, reference, large, variant)
-    if options.precision == "int8":
+    if options.quantization_mode == "static":
+        # Static INT8 of the fused graph, with as many int8 feed-forward outputs as the gate allows.
+        int8 = scratch / "int8.onnx"
+        variant.quality |= build_static(source, variant.path, int8, options, large)
+        variant.path = int8
+    elif options.precision == "int8":
         variant.path = quantize_int8(variant.path, scratch / "int8.onnx", large)
     elif options.precision == "fp16" and options.target == "cuda":
         variant.path = to_fp16(variant.path, scratch / "fp16.onnx", large)
@@ -102,11 +100,3 @@ def _parity(
     graph: Path, reference: Runner, batches: Sequence[dict[str, np.ndarray]], atol: float
 ) -> dict[str, float]:
     return check_parity(reference, onnx_runner(open_session(graph)), batches, atol)
-
-
-def calibration_batches(source: Checkpoint, count: int) -> list[dict[str, np.ndarray]]:
-    """Padded batches of 8 real dev rows of each task, in file order (mixed lengths)."""
-    batches = []
-    for rows in dev_rows(source.config, source.path, count).values():
-        batches += [pad_rows(rows[i : i + 8]) for i in range(0, len(rows), 8)]
-    return batches

@@ -15,7 +15,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True)
 # `road export`'s defaults are ExportOptions' (precision's depends on the target: None here).
 EXPORT = {name: model_default(ExportOptions, name) for name in (
     "target", "quantization", "optimize", "dev_limit", "atol", "metric_budget", "trt_opt_batch",
-    "trt_max_batch",
+    "trt_max_batch", "calibration",
 )}  # fmt: skip
 
 
@@ -94,6 +94,9 @@ def export(
     trt_max_batch: Annotated[
         int, typer.Option(help="TensorRT profile: max batch")
     ] = EXPORT["trt_max_batch"],
+    calibration: Annotated[
+        str, typer.Option(help="static int8 calibrator: minmax, percentile or entropy")
+    ] = EXPORT["calibration"],
 ) -> None:
     """Export a checkpoint to a verified bundle for a target (docs/export.md)."""
     from road.core.errors import RoadError
@@ -101,6 +104,8 @@ def export(
 
     if quantization not in ("dynamic", "static"):
         raise typer.BadParameter("quantization must be dynamic or static")
+    if calibration not in ("minmax", "percentile", "entropy"):
+        raise typer.BadParameter("calibration must be minmax, percentile or entropy")
     try:
         manifest = export_bundle(
             checkpoint,
@@ -114,6 +119,7 @@ def export(
             metric_budget=metric_budget,
             trt_opt_batch=trt_opt_batch,
             trt_max_batch=trt_max_batch,
+            calibration=calibration,
         )
     except RoadError as exc:
         typer.echo(f"error: {exc}", err=True)

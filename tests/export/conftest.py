@@ -68,7 +68,7 @@ def _export(checkpoint: Path, out: Path, **settings: object) -> Path:
 
 @pytest.fixture(scope="session")
 def static_bundle(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A static (QDQ, calibrated) int8 bundle of the tiny checkpoint."""
+    """A static (calibrated, fused) int8 bundle of the tiny checkpoint."""
     out = tmp_path_factory.mktemp("bundles") / "static"
     return _export(tiny_checkpoint, out, precision="int8", quantization="static")
 

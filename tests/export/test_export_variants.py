@@ -48,10 +48,12 @@ def test_unoptimized_export_keeps_plain_onnx_ops(tiny_checkpoint: Path, tmp_path
     assert not {"Attention", "SkipLayerNormalization"} & op_types(tmp_path / "b")
 
 
-def test_static_int8_is_qdq_and_batch_invariant(static_bundle: Path, int8_bundle: Path) -> None:
+def test_static_int8_is_fused_and_batch_invariant(static_bundle: Path, int8_bundle: Path) -> None:
     manifest = load_manifest(static_bundle)
     assert (manifest.precision, manifest.quantization) == ("int8", "static")
-    assert {"QuantizeLinear", "DequantizeLinear"} <= op_types(static_bundle)
+    # Fixed-scale QuantizeLinear feeding the fused QAttention and the int8 projections.
+    assert {"QuantizeLinear", "QAttention", "MatMulIntegerToFloat"} <= op_types(static_bundle)
+    assert "DynamicQuantizeLinear" not in op_types(static_bundle)
     static = manifest.quality["batch_invariance"]
     dynamic = load_manifest(int8_bundle).quality["batch_invariance"]
     assert static["rows"] == dynamic["rows"]
