@@ -234,7 +234,7 @@ def _compare(
     if len(outputs) != len(row.probes):
         problem = f"{len(outputs)} encoder rows, expected {len(row.probes)}"
         return RowDrift(name, math.inf, math.inf, (problem,))
-    logit_diff = max(_probe_diff(probe, out) for probe, out in zip(row.probes, outputs))
+    logit_diff = float(np.max([0.0, *(_probe_diff(p, o) for p, o in zip(row.probes, outputs))]))
     problems = []
     # `not <=`: a NaN drifts.
     if not logit_diff <= tol.logit_atol:
