@@ -85,8 +85,8 @@ def test_a_graph_perturbed_after_export_is_refused_readiness_and_logged(perturbe
     assert ready.status_code == 503 and ready.json()["status"] == "refused"
     assert "golden rows drift" in ready.json()["detail"]
     assert v2_ready.status_code == 503 and v2_ready.json() == {"ready": False}
-    # The refused version was never swapped in: the model is unready (503) or not served (404).
-    assert model_ready.status_code in (404, 503), model_ready.text
+    assert model_ready.status_code == 503, model_ready.text
+    assert "golden rows drift" in model_ready.json()["error"]
     assert answer.status_code == 503 and "golden rows drift" in answer.json()["detail"]
     (drift,) = [r for r in records if r["message"] == "golden rows drift"]
     assert drift["level"] == "ERROR" and drift["golden_status"] == "drift"
