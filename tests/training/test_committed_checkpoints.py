@@ -32,3 +32,24 @@ def test_compact_checkpoint_is_intact_and_loads(path: Path) -> None:
     model = RoadStudent.from_pretrained(path)
     assert next(model.parameters()).dtype.itemsize == 4
     assert sum(p.numel() for p in model.parameters()) == record["parameters"]
+
+
+# The teachers issue's floors on the full dev files (docs/models.md#teachers).
+QA_FLOOR_F1, NLI_FLOOR_ACC = 70.0, 72.0
+
+
+def _dev_metrics(name: str) -> dict:
+    return json.loads((REPO / "checkpoints" / name / "dev_metrics.json").read_text())
+
+
+def test_the_qa_teacher_meets_its_floor_after_two_epochs() -> None:
+    metrics, config = _dev_metrics("teacher-qa"), load_config(REPO / "checkpoints/teacher-qa/train_config.yaml")
+    assert metrics["train_steps"] == config.steps  # the whole schedule, not a stage
+    assert metrics["qa"]["HasAns_total"] == 2341  # every dev question
+    assert metrics["qa"]["HasAns_f1"] >= QA_FLOOR_F1
+
+
+@pytest.mark.xfail(strict=True, reason="NLI teacher floor missed (71.2%); docs/models.md#teachers")
+def test_an_nli_teacher_meets_its_floor() -> None:
+    best = max(_dev_metrics(p.name)["nli"]["accuracy"] for p in COMPACT if "nli" in _dev_metrics(p.name))
+    assert best >= NLI_FLOOR_ACC
