@@ -16,7 +16,7 @@ BASE_SEED = 13
 # The teachers of every KD run, per task, first teacher first: the one place they are named
 # (the runner sets every KD config's `distill.teachers` from here). checkpoints/teacher-qa is the
 # QA teacher's final stage, committed later; until then its stage 1 stands in.
-TEACHER_QA = "checkpoints/teacher-qa-stage1"
+TEACHER_QA = "checkpoints/teacher-qa"
 TEACHERS: dict[str, list[str]] = {
     QA.name: [TEACHER_QA, "checkpoints/default-student"],
     NLI.name: ["checkpoints/teacher-nli", "checkpoints/default-student"],
