@@ -11,10 +11,25 @@ import onnx
 from onnx import numpy_helper
 
 from road.core.bundle import load_manifest, write_manifest
+from road.runtime.golden import GOLDEN_FILE
+from road.runtime.golden_build import add_golden
+from road.runtime.session import SessionOptions
+from road.runtime.settings import default_bundle
 
 
 def bundle_copy(bundle: Path, dest: Path) -> Path:
     return Path(shutil.copytree(bundle, dest))
+
+
+def drifting_bundle(dest: Path, dev: Mapping[str, Path]) -> Path:
+    """The shipped bundle with golden rows from `dev`, then its graph perturbed and re-hashed."""
+    bundle = bundle_copy(default_bundle(), dest)
+    if (bundle / GOLDEN_FILE).exists():
+        (bundle / GOLDEN_FILE).unlink()
+        write_manifest(bundle, load_manifest(bundle, verify=False))
+    add_golden(bundle, dev, SessionOptions(intra_op_threads=1))
+    perturb_graph(bundle)
+    return bundle
 
 
 def perturb_graph(bundle: Path, factor: float = 2.0) -> str:

@@ -21,13 +21,9 @@ import pytest
 import tritonclient.http as triton
 from tritonclient.utils import InferenceServerException
 
-from road.core.bundle import load_manifest, write_manifest
-from road.runtime.golden import GOLDEN_FILE
-from road.runtime.golden_build import add_golden
-from road.runtime.session import SessionOptions
 from road.runtime.settings import default_bundle
 
-from ..golden_graphs import bundle_copy, perturb_graph
+from ..golden_graphs import drifting_bundle
 from .server import Server, server_process
 
 pytestmark = pytest.mark.integration
@@ -67,14 +63,8 @@ def tampered(repository: Path, name: str, version: int) -> Path:
 @pytest.fixture(scope="module")
 def drifting(tmp_path_factory: pytest.TempPathFactory, tiny_data: dict[str, Path]) -> Path:
     """The bundle with golden rows, then its graph perturbed and re-hashed (integrity passes)."""
-    bundle = bundle_copy(default_bundle(), tmp_path_factory.mktemp("drift") / "bundle")
-    if (bundle / GOLDEN_FILE).exists():
-        (bundle / GOLDEN_FILE).unlink()
-        write_manifest(bundle, load_manifest(bundle, verify=False))
     dev = {"qa": tiny_data["squad"], "nli": tiny_data["nli"]}
-    add_golden(bundle, dev, SessionOptions(intra_op_threads=1))
-    perturb_graph(bundle)
-    return bundle
+    return drifting_bundle(tmp_path_factory.mktemp("drift") / "bundle", dev)
 
 
 @pytest.fixture(scope="module")

@@ -7,27 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from road.core.bundle import load_manifest, write_manifest
 from road.core.errors import NotReady
-from road.runtime.golden import GOLDEN_FILE
-from road.runtime.golden_build import add_golden
-from road.runtime.session import SessionOptions
-from road.runtime.settings import default_bundle
 from road.service.settings import ServerSettings
 from road.service.state import AppState
 
-from ..golden_graphs import bundle_copy, perturb_graph
+from ..golden_graphs import drifting_bundle
 
 
 @pytest.fixture(scope="module")
 def drifting(tmp_path_factory: pytest.TempPathFactory, tiny_data: dict[str, Path]) -> Path:
-    bundle = bundle_copy(default_bundle(), tmp_path_factory.mktemp("drift") / "bundle")
-    if (bundle / GOLDEN_FILE).exists():
-        (bundle / GOLDEN_FILE).unlink()
-        write_manifest(bundle, load_manifest(bundle, verify=False))
-    add_golden(bundle, {"qa": tiny_data["squad"], "nli": tiny_data["nli"]}, SessionOptions(1))
-    perturb_graph(bundle)
-    return bundle
+    dev = {"qa": tiny_data["squad"], "nli": tiny_data["nli"]}
+    return drifting_bundle(tmp_path_factory.mktemp("drift") / "bundle", dev)
 
 
 def started(bundle: Path, check: str) -> tuple[AppState, str, str]:

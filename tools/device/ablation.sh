@@ -12,19 +12,10 @@ root="$(pwd)"
 work="${ROAD_DEVICE_WORK:-/tmp/road-device}"
 deadline="${ABLATION_DEADLINE_S:-480}"
 log="$work/ablation.log"
-mkdir -p "$work/pkg/road"
-
-if compgen -G ".device/whl/*.whl" >/dev/null; then
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
-        --target "$work/site" .device/whl/*.whl
-fi
-# road's package-dir layout (road.core = core/, ...) without installing: a namespace of links.
-cp road/*.py "$work/pkg/road/"
-for part in core training export runtime service score; do
-    ln -sfn "$root/$part" "$work/pkg/road/$part"
-done
-export PYTHONPATH="$root:$work/pkg:$work/site" PYTHONUNBUFFERED=1
-if [ ! -e ../shared/data ]; then mkdir -p ../shared && ln -sfn "$root/.device/data" ../shared/data; fi
+# shellcheck source=tools/device/env.sh
+source tools/device/env.sh
+# The runner is bench.ablation, at the checkout's top level.
+export PYTHONPATH="$root:$PYTHONPATH"
 # The staged teachers stand where bench/ablation/runs.py names them (checkpoints/ is detached).
 if [ -d .device/teachers ]; then
     mkdir -p checkpoints

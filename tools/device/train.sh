@@ -9,20 +9,9 @@ set -euo pipefail
 root="$(pwd)"
 work="${ROAD_DEVICE_WORK:-/tmp/road-device}"
 log="$OUT/train.log"
-mkdir -p "$work/pkg/road" "$work/runs"
-
-if compgen -G ".device/whl/*.whl" >/dev/null; then
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
-        --target "$work/site" .device/whl/*.whl
-fi
-# road's package-dir layout (road.core = core/, ...) without installing: a namespace of links.
-cp road/*.py "$work/pkg/road/"
-for part in core training export runtime service score; do
-    ln -sfn "$root/$part" "$work/pkg/road/$part"
-done
-export PYTHONPATH="$work/pkg:$work/site" PYTHONUNBUFFERED=1
-# Configs name ../shared/data; the staged copy stands in for it.
-if [ ! -e ../shared/data ]; then mkdir -p ../shared && ln -sfn "$root/.device/data" ../shared/data; fi
+mkdir -p "$work/runs"
+# shellcheck source=tools/device/env.sh
+source tools/device/env.sh
 if command -v nvidia-smi >/dev/null; then
     nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee -a "$log"
 fi
