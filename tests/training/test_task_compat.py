@@ -1,6 +1,6 @@
 """What was written before tasks were data still loads: bundles, checkpoints, their configs.
 
-The committed bundle (manifest format 2) and checkpoints (no `road_tasks` in their model
+Bundles in manifest format 2 and the committed checkpoints (no `road_tasks` in their model
 config, `qa:`/`nli:` sections in their training config) are read as they are; a
 `checkpoint-last` in that format, like the one a QA teacher run from before writes, is
 compacted and resumed.
@@ -27,15 +27,34 @@ REPO = Path(__file__).resolve().parents[2]
 COMMITTED = [REPO / "checkpoints" / "default-student", REPO / "checkpoints" / "teacher-nli"]
 
 
-def test_the_committed_format_2_bundle_loads_with_both_tasks() -> None:
-    manifest = load_manifest(default_bundle())
+def _format_2_copy(tmp_path: Path) -> Path:
+    """The shipped bundle's files under a manifest as format 2 wrote it: no task `fields`, and
+    an absent task as null."""
+    bundle = tmp_path / "format-2"
+    bundle.mkdir()
+    for path in default_bundle().iterdir():
+        (bundle / path.name).symlink_to(path)
+    data = json.loads((default_bundle() / "manifest.json").read_text())
+    (bundle / "manifest.json").unlink()
+    data["format_version"] = 2
+    for info in data["tasks"].values():
+        info.pop("fields"), info.pop("temperature", None)
+    data["tasks"]["sts"] = None
+    (bundle / "manifest.json").write_text(json.dumps(data))
+    return bundle
+
+
+def test_a_format_2_bundle_loads_with_both_tasks(tmp_path: Path) -> None:
+    bundle = _format_2_copy(tmp_path)
+    manifest = load_manifest(bundle)  # every file still matches its hash
     assert manifest.format_version == 2 < FORMAT_VERSION
     assert list(manifest.tasks) == ["qa", "nli"]
     assert manifest.tasks.nli is not None and manifest.tasks.nli.fields == ("premise", "hypothesis")
-    assert list(load_heads(default_bundle(), manifest)) == ["qa", "nli"]
-    # Written again, it is a format 3 manifest that reads back the same.
+    assert manifest.tasks.qa is not None and manifest.tasks.qa.fields == ("question", "context")
+    assert list(load_heads(bundle, manifest)) == ["qa", "nli"]
+    # Written again, it is a current manifest that reads back the same.
     again = Manifest.model_validate_json(
-        manifest.model_copy(update={"format_version": 3}).model_dump_json()
+        manifest.model_copy(update={"format_version": FORMAT_VERSION}).model_dump_json()
     )
     assert again.tasks == manifest.tasks
 
