@@ -1,7 +1,7 @@
 """Real QA answers to look at: a compact checkpoint on 10 random dev questions, the distractor
 example from the teachers issue and an unanswerable pair, at the checkpoint's dev null threshold.
 
-    python tools/qa_answers.py checkpoints/teacher-qa-stage1
+    python tools/qa_answers.py checkpoints/teacher-qa
 """
 
 import json
