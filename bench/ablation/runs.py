@@ -19,7 +19,7 @@ BASE_SEED = 13
 TEACHER_QA = "checkpoints/teacher-qa"
 TEACHERS: dict[str, list[str]] = {
     QA.name: [TEACHER_QA, "checkpoints/default-student"],
-    NLI.name: ["checkpoints/teacher-nli", "checkpoints/default-student"],
+    NLI.name: ["checkpoints/teacher-nli-qa-init", "checkpoints/teacher-nli"],
 }
 
 
