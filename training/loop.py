@@ -30,7 +30,7 @@ from road.training.features import (
     task_weights,
 )
 from road.training.init import load_student, load_tokenizer
-from road.training.model import RoadStudent, keep_layers, set_attention_dropout
+from road.training.model import RoadStudent, copy_head, keep_layers, set_attention_dropout
 from road.training.objective import Trainee, gold_weight, step_targets
 from road.training.optim import make_optimizer
 from road.training.precision import PrecisionChoice, choose_precision
@@ -91,7 +91,8 @@ class Run:
 def load_model(config: TrainConfig, out: Path) -> tuple[RoadStudent, PreTrainedTokenizerBase]:
     """The student and tokenizer from OUTPUT_DIR/checkpoint-last, else `resume_from`, else init.
 
-    A fresh student gets a head per task; a resumed one keeps its heads and gains missing ones.
+    A fresh student gets a head per task (from `init_heads` where given); a resumed one keeps
+    its heads and gains missing ones.
     """
     specs = [task.spec for task in config.task_defs]
     source = out / LAST if (out / LAST).is_dir() else config.resume_from
@@ -101,6 +102,8 @@ def load_model(config: TrainConfig, out: Path) -> tuple[RoadStudent, PreTrainedT
         student = RoadStudent.from_pretrained(source).set_tasks(specs, keep=True)
         return student, load_tokenizer(str(source))
     student = load_student(config.init).set_tasks(specs)
+    for task, head_source in sorted(config.init_heads.items()):
+        copy_head(student, RoadStudent.from_pretrained(head_source), task)
     if config.layers is not None:
         student = keep_layers(student, config.layers)
     return student, load_tokenizer(config.init)

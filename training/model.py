@@ -156,6 +156,16 @@ class RoadStudent(ElectraPreTrainedModel):
         return tuple(outputs[names.index(name)] for name in self.tasks[task].outputs)
 
 
+def copy_head(model: RoadStudent, source: RoadStudent, task: str) -> RoadStudent:
+    """Load `task`'s head from `source`, which must define that task the same way."""
+    mine, theirs = model.tasks.get(task), source.tasks.get(task)
+    if mine is None or theirs is None or not _same_head(mine, theirs):
+        raise ValueError(f"task {task!r}: no matching head in both models ({mine}, {theirs})")
+    head = getattr(source, head_name(theirs))
+    getattr(model, head_name(mine)).load_state_dict(head.state_dict())
+    return model
+
+
 def keep_layers(model: RoadStudent, indices: Sequence[int]) -> RoadStudent:
     """Keep only the given encoder layers (in order), making a smaller student."""
     layers = model.electra.encoder.layer

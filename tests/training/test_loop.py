@@ -143,3 +143,42 @@ def test_cli_train_runs(
     metrics = json.loads(result.stdout)
     assert metrics["train_steps"] == 2
     assert (tmp_path / FINAL / "dev_metrics.json").is_file()
+
+
+def test_init_heads_take_a_task_head_from_another_checkpoint(
+    train_overrides: Overrides,
+    tiny_data: dict[str, Path],
+    tiny_init: Path,
+    tiny_checkpoint: Path,
+    tmp_path: Path,
+) -> None:
+    from road.training.loop import load_model
+    from road.training.model import RoadStudent
+
+    base = train_overrides(tiny_data, tiny_init, tmp_path / "run", 2)
+    trained = load_file(str(tiny_checkpoint / "model.safetensors"))
+    plain, _ = load_model(load_config(None, base), tmp_path / "plain")
+    warm, _ = load_model(
+        load_config(None, [*base, f"init_heads={{qa: {tiny_checkpoint}}}"]), tmp_path / "warm"
+    )
+    for key in ("qa_outputs.weight", "qa_outputs.bias"):
+        assert torch.equal(warm.state_dict()[key], trained[key].float())
+        assert not torch.equal(plain.state_dict()[key], trained[key].float())
+    # the other task's head and the encoder still come from `init`
+    assert torch.equal(warm.nli_head.out_proj.weight, plain.nli_head.out_proj.weight)
+    assert isinstance(warm, RoadStudent)
+
+
+def test_init_heads_refuse_a_task_the_run_does_not_train(
+    train_overrides: Overrides,
+    tiny_data: dict[str, Path],
+    tiny_init: Path,
+    tiny_checkpoint: Path,
+    tmp_path: Path,
+) -> None:
+    from road.training.loop import load_model
+
+    extra = f"init_heads={{sts: {tiny_checkpoint}}}"
+    config = load_config(None, [*train_overrides(tiny_data, tiny_init, tmp_path, 2), extra])
+    with pytest.raises(ValueError, match="sts"):
+        load_model(config, tmp_path / "out")
