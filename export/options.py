@@ -30,6 +30,8 @@ class ExportOptions:
     calibration: Calibration = "minmax"
     # External data for the graph's weights; None: when they exceed protobuf's 2 GB.
     large: bool | None = None
+    # A markdown file appended to the bundle's MODEL_CARD.md (speed, failure modes).
+    card_notes: str | None = None
 
     @property
     def exporter(self) -> Exporter:

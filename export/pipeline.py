@@ -15,12 +15,14 @@ from road.core.tasks import GRAPH_INPUTS, gated_metrics
 from road.export.gate import check_quality
 from road.export.graph import PROTOBUF_LIMIT, parameter_bytes
 from road.export.invariance import batch_invariance
+from road.export.model_card import write_model_card
 from road.export.parity import dev_rows, max_abs_diffs, parity_batches
+from road.export.provenance import provenance
 from road.export.runtime import onnx_runner, open_session
 from road.export.source import Checkpoint, open_checkpoint, pytorch_metrics
 from road.export.targets import Precision, Quantization, Target, check_target, tensorrt_info
 from road.export.variants import ExportOptions, build_variant
-from road.export.writer import provenance, publish, stage_files, task_info
+from road.export.writer import publish, stage_files, task_info
 from road.runtime.golden_build import build_golden, write_golden
 from road.runtime.golden_rows import GoldenSet
 from road.runtime.providers import CPU, CUDA, TENSORRT, ProviderChoice, tensorrt_options
@@ -107,6 +109,8 @@ def build_bundle(
         quality=quality,
     )
     write_golden(stage, golden_rows(source, stage, manifest, session, gate_note))
+    notes = Path(options.card_notes) if options.card_notes else None
+    write_model_card(stage, manifest, encoder_shape(source), notes)
     return write_manifest(stage, manifest)
 
 
@@ -122,6 +126,17 @@ def golden_rows(
     provider = ProviderChoice(session.get_providers()[0], provider_note)
     runtime = Runtime(stage, manifest, session, provider)
     return build_golden(runtime, {task.name: Path(task.dev) for task in source.config.task_defs})
+
+
+def encoder_shape(source: Checkpoint) -> dict[str, int]:
+    """The student's shape, for the model card."""
+    config = source.model.config
+    parameters = sum(p.numel() for p in source.model.parameters())
+    return {
+        "layers": config.num_hidden_layers,
+        "hidden": config.hidden_size,
+        "parameters": parameters,
+    }
 
 
 def _null_thresholds(metrics: dict[str, Any]) -> dict[str, float | None]:

@@ -1,27 +1,19 @@
-"""Bundle assembly: task info, provenance, the staged files and the atomic publish."""
+"""Bundle assembly: task info, the staged files and the atomic publish."""
 
 from __future__ import annotations
 
 import math
-import platform
 import shutil
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import onnx
-import onnxruntime
-import torch
-import transformers
 
-import road
 from road.core.bundle import ClassificationTaskInfo, Manifest, SpanTaskInfo, Tasks
 from road.core.tasks import TaskKind
 from road.core.tokenizer import TOKENIZER_FILE
 from road.export.errors import ExportError
-from road.export.source import Checkpoint
-from road.training.config import TrainConfig, to_dict
+from road.training.config import TrainConfig
 
 GRAPH_FILE: str = Manifest.model_fields["graph"].default
 GRAPH_DATA_FILE = f"{GRAPH_FILE}.data"
@@ -58,24 +50,6 @@ def task_info(
             max_answer_len=task.max_answer_len, null_threshold=threshold,
         )  # fmt: skip
     return Tasks(entries)
-
-
-def provenance(checkpoint: Checkpoint, pytorch_metrics: dict[str, Any]) -> dict[str, Any]:
-    """Where the bundle came from and what built it."""
-    return {
-        "source_checkpoint": str(checkpoint.path.resolve()),
-        "train_config": to_dict(checkpoint.config),
-        "dev_metrics": pytorch_metrics,
-        "road_version": road.__version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "versions": {
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
-            "onnx": onnx.__version__,
-            "onnxruntime": onnxruntime.__version__,
-        },
-    }
 
 
 def stage_files(stage: Path, graph: Path, checkpoint_dir: Path, large: bool = False) -> None:

@@ -97,6 +97,9 @@ def export(
     calibration: Annotated[
         str, typer.Option(help="static int8 calibrator: minmax, percentile or entropy")
     ] = EXPORT["calibration"],
+    card_notes: Annotated[
+        Path | None, typer.Option(help="Markdown appended to the bundle's MODEL_CARD.md")
+    ] = None,
 ) -> None:
     """Export a checkpoint to a verified bundle for a target (docs/export.md)."""
     from road.core.errors import RoadError
@@ -120,6 +123,7 @@ def export(
             trt_opt_batch=trt_opt_batch,
             trt_max_batch=trt_max_batch,
             calibration=calibration,
+            card_notes=str(card_notes) if card_notes else None,
         )
     except RoadError as exc:
         typer.echo(f"error: {exc}", err=True)
