@@ -42,10 +42,12 @@ def render_model_card(
     """The card's markdown; `model` holds the encoder's shape (layers, hidden, parameters)."""
     prov, quality = manifest.provenance, manifest.quality
     config = prov.get("train_config", {})
+    # The provenance record keeps each task's training settings under the task's name.
+    tasks = [config[name] for name in manifest.tasks if isinstance(config.get(name), dict)]
     parts = [
         _header(manifest, model, config),
-        _data(config),
-        _recipe(config),
+        _data(tasks),
+        _recipe(config, tasks),
         _teachers(prov.get("teachers") or {}),
         _metrics(quality.get("pytorch", {}), quality.get("onnx", {}), manifest),
     ]
@@ -73,9 +75,9 @@ def _header(manifest: Manifest, model: Mapping[str, Any], config: Mapping[str, A
     ])  # fmt: skip
 
 
-def _data(config: Mapping[str, Any]) -> str:
+def _data(tasks: list[Mapping[str, Any]]) -> str:
     lines = ["## Data", "", "| task | train | train limit | dev | negatives |", "|---" * 5 + "|"]
-    for task in config.get("task_defs", []):
+    for task in tasks:
         negatives = "—"
         if task.get("kind") == "span_extraction":
             negatives = (
@@ -89,15 +91,12 @@ def _data(config: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _recipe(config: Mapping[str, Any]) -> str:
+def _recipe(config: Mapping[str, Any], tasks: list[Mapping[str, Any]]) -> str:
     keys = ("steps", "lr", "warmup_ratio", "seed", "task_weights", "init_heads", "layers",
             "precision", "freeze_word_embeddings")  # fmt: skip
     lines = ["## Recipe", ""]
     lines += [f"- `{key}`: {config[key]}" for key in keys if config.get(key) not in (None, {}, [])]
-    shapes = [
-        f"{t['name']} {t.get('batch_size')} × {t.get('max_seq_len')}"
-        for t in config.get("task_defs", [])
-    ]
+    shapes = [f"{t['name']} {t.get('batch_size')} × {t.get('max_seq_len')}" for t in tasks]
     lines.append("- batch × max length per task: " + ", ".join(shapes))
     distill = config.get("distill")
     if distill:
@@ -147,7 +146,9 @@ def _metrics(pytorch: Mapping[str, Any], onnx: Mapping[str, Any], manifest: Mani
                     f"| {label} | {_num(pytorch.get(task, {}).get(key))} "
                     f"| {_num(onnx.get(task, {}).get(key))} |"
                 )
-        lines.append(_per_class(onnx.get(task, {})))
+        per_class = _per_class(onnx.get(task, {}))
+        if per_class:
+            lines.append(per_class)
     return "\n".join(lines)
 
 

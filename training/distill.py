@@ -14,6 +14,7 @@ from road.core.tasks import GRAPH_INPUTS, TaskKind
 from road.training.config import DistillConfig, TrainConfig
 from road.training.features import TaskFeatures
 from road.training.kd_losses import COMBINE_MODES
+from road.training.precision import choose_precision
 from road.training.soft_targets import SoftTargets, build_soft_targets
 from road.training.teachers import (
     Teacher,
@@ -71,6 +72,8 @@ class Distillation:
             raise ValueError(f"teachers for tasks {sorted(unknown)} that the config does not train")
         soft: dict[str, list[SoftTargets]] = {}
         online: dict[str, Teacher] = {}
+        # The teachers' logits are computed in the precision the student trains in.
+        bf16 = choose_precision(config.precision, device.type).precision == "bf16"
         for task, sources in sorted(distill.teachers.items()):
             soft[task] = []
             for source in sources:
@@ -85,6 +88,7 @@ class Distillation:
                         distill.cache_batch_size,
                         distill.cache_shard_rows,
                         device,
+                        bf16,
                     )
                 )
                 if distill.hidden_mse > 0 and task not in online:

@@ -24,6 +24,9 @@ def test_bundle_ships_a_card_the_manifest_hashes(fp32_bundle: Path) -> None:
     assert "| accuracy | " in card and f"{accuracy:.2f} |" in card
     assert "fine-tuned (no distillation)" in card  # the tiny run has no teachers
     assert "## Teachers" not in card
+    config = manifest.provenance["train_config"]
+    assert f"| qa | `{config['qa']['train']}` |" in card
+    assert f"nli {config['nli']['batch_size']} × {config['nli']['max_seq_len']}" in card
 
 
 def test_edited_card_is_refused(fp32_bundle: Path, tmp_path: Path) -> None:

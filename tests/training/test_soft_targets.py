@@ -93,6 +93,22 @@ def test_qa_cache_round_trips_exactly_over_shards(
     )
 
 
+def test_bf16_teacher_logits_are_their_own_cache_and_close_to_fp32(
+    tiny_data: dict[str, Path], tiny_init: Path, tmp_path: Path
+) -> None:
+    features = qa_rows(tiny_data, tiny_init)
+    fp32 = build_soft_targets(teacher(tiny_init, "qa"), features, {}, tmp_path, shard_rows=4)
+    t = teacher(tiny_init, "qa")
+    bf16 = build_soft_targets(t, features, {}, tmp_path, shard_rows=4, bf16=True)
+    assert bf16.path != fp32.path and t.rows_seen == len(features)
+    assert json.loads((bf16.path / META).read_text())["teacher_precision"] == "bf16"
+    rows = list(range(len(features)))
+    for low, full in zip(bf16.batch(rows), fp32.batch(rows)):
+        assert low.dtype == torch.float32
+        assert not torch.equal(low, full)  # computed in bf16, not copied from the fp32 cache
+        torch.testing.assert_close(low, full, atol=0.1, rtol=0.05)
+
+
 def test_cache_lookup_is_by_feature_id(
     tiny_data: dict[str, Path], tiny_init: Path, tmp_path: Path
 ) -> None:
