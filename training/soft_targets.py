@@ -50,7 +50,8 @@ def cache_key(
     teacher_fingerprint: str, preprocessing: dict[str, Any], digest: str, bf16: bool = False
 ) -> str:
     """The cache directory's identity; `preprocessing` holds the tokenizer and window settings."""
-    record = {"format": FORMAT, "teacher": teacher_fingerprint, "pre": preprocessing, "rows": digest}
+    record = {"format": FORMAT, "teacher": teacher_fingerprint, "pre": preprocessing}
+    record["rows"] = digest
     if bf16:  # bf16 logits differ from fp32 ones in the third digit: another cache
         record["teacher_precision"] = "bf16"
     blob = json.dumps(record, sort_keys=True)
