@@ -43,6 +43,30 @@ def test_default_bundle_is_committed_small_and_verified():
     assert manifest.tasks.qa is not None and manifest.tasks.nli is not None
 
 
+def test_default_bundle_is_distilled_meets_the_floors_and_has_its_card():
+    """Issue 17: distilled, floors on the full dev files, teachers named, model card shipped."""
+    import re
+
+    bundle = default_bundle()
+    manifest = load_manifest(bundle, verify=True)
+    onnx, quality = manifest.quality["onnx"], manifest.quality
+    assert quality["dev_limit"] is None  # the gate scored the full dev files
+    assert onnx["qa"]["HasAns_total"] == 2341 and onnx["nli"]["total"] == 4722
+    assert onnx["qa"]["HasAns_f1"] >= 68.0
+    assert onnx["nli"]["accuracy"] >= 72.0
+    assert manifest.provenance["train_config"]["distill"] is not None
+    teachers = manifest.provenance["teachers"]
+    assert set(teachers) == {"qa", "nli"}
+    for entries in teachers.values():
+        for teacher in entries:
+            assert re.fullmatch(r"[0-9a-f]{64}", teacher["fingerprint"])
+            assert teacher["dev_metrics"]
+    card = (bundle / "MODEL_CARD.md").read_text()
+    assert "MODEL_CARD.md" in manifest.files  # hashed: an edited card is refused
+    assert f"| HasAns F1 | {quality['pytorch']['qa']['HasAns_f1']:.2f} | " in card
+    assert "## Known failure modes" in card and "## Speed on CPU" in card
+
+
 def test_qa_returns_the_right_span(server: str):
     response = post(server, "/qa", {"question": "Who founded Lyon?", "context": LYON})
     assert response.status_code == 200
