@@ -138,15 +138,13 @@ def _metrics(pytorch: Mapping[str, Any], onnx: Mapping[str, Any], manifest: Mani
         "in PyTorch and this bundle's graph in ONNX Runtime.",
     ]
     for task in manifest.tasks:
-        rows = SPAN_ROWS if "HasAns_f1" in onnx.get(task, {}) else CLASS_ROWS
+        source, bundle = pytorch.get(task, {}), onnx.get(task, {})
+        rows = SPAN_ROWS if "HasAns_f1" in bundle else CLASS_ROWS
         lines += ["", f"### {task}", "", "| metric | checkpoint | bundle |", "|---|---|---|"]
         for label, key in rows:
-            if key in onnx.get(task, {}) or key in pytorch.get(task, {}):
-                lines.append(
-                    f"| {label} | {_num(pytorch.get(task, {}).get(key))} "
-                    f"| {_num(onnx.get(task, {}).get(key))} |"
-                )
-        per_class = _per_class(onnx.get(task, {}))
+            if key in bundle or key in source:
+                lines.append(f"| {label} | {_num(source.get(key))} | {_num(bundle.get(key))} |")
+        per_class = _per_class(bundle)
         if per_class:
             lines.append(per_class)
     return "\n".join(lines)

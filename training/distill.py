@@ -14,7 +14,6 @@ from road.core.tasks import GRAPH_INPUTS, TaskKind
 from road.training.config import DistillConfig, TrainConfig
 from road.training.features import TaskFeatures
 from road.training.kd_losses import COMBINE_MODES
-from road.training.precision import choose_precision
 from road.training.soft_targets import SoftTargets, build_soft_targets
 from road.training.teachers import (
     Teacher,
@@ -62,7 +61,10 @@ class Distillation:
         features: dict[str, TaskFeatures],
         tokenizer: PreTrainedTokenizerBase,
         device: torch.device,
+        bf16: bool = False,
     ) -> Distillation:
+        """`bf16`: the student trains under bf16 autocast, so the teachers' logits are computed
+        in it too (their cache is keyed on it)."""
         distill = config.distill
         assert distill is not None
         if distill.combine not in COMBINE_MODES:
@@ -72,8 +74,6 @@ class Distillation:
             raise ValueError(f"teachers for tasks {sorted(unknown)} that the config does not train")
         soft: dict[str, list[SoftTargets]] = {}
         online: dict[str, Teacher] = {}
-        # The teachers' logits are computed in the precision the student trains in.
-        bf16 = choose_precision(config.precision, device.type).precision == "bf16"
         for task, sources in sorted(distill.teachers.items()):
             soft[task] = []
             for source in sources:

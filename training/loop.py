@@ -144,7 +144,8 @@ def setup(config: TrainConfig) -> Run:
     distillation = None
     if config.distill is not None:
         with accelerator.main_process_first():  # the main process fills the cache, once
-            distillation = Distillation.build(config, features, tokenizer, accelerator.device)
+            bf16 = precision.precision == "bf16"
+            distillation = Distillation.build(config, features, tokenizer, accelerator.device, bf16)
     hidden = distillation.hidden_sizes() if distillation is not None else {}
     trainee = Trainee(student, config, hidden).to(accelerator.device)
     smart = config.smart
