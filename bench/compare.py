@@ -29,6 +29,7 @@ from bench.harness import (
     setup_from_options,
     workload,
 )
+from bench.versus_teachers import run_versus_teachers
 from road.runtime.settings import default_bundle
 
 NAIVE_PYTHON = Path("/tmp/road-naive-venv/bin/python")
@@ -165,13 +166,14 @@ def main(
         "1,4,16,64"
     ),
     only: Annotated[
-        str, typer.Option(help="Subset of road,a,overhead,b,c,d,knobs (a: paired rounds)")
-    ] = "road,a,overhead,b,c,d,knobs",
+        str,
+        typer.Option(help="Subset of road,a,overhead,b,c,d,knobs,f (a: paired rounds)"),
+    ] = "road,a,overhead,b,c,d,knobs,f",
     road_env: Annotated[
         list[str], typer.Option(help="ROAD_*=VALUE for road's servers and (a)'s limits")
     ] = [],  # noqa: B006 - typer reads the default; it is never mutated
 ) -> None:
-    """Run road's sweep with (a) and (e), then (b), (c) and (d); one JSON file each."""
+    """Run road's sweep with (a) and (e), then (b), (c), (d) and (f); one JSON file each."""
     setup = setup_from_options(
         out,
         server_cpus,
@@ -215,6 +217,8 @@ def main(
         save(setup, "precision", run_precision(setup, bundles, level))
     if "knobs" in steps:
         save(setup, "knobs", {"variants": run_knobs(setup, int8, level)})
+    if "f" in steps:
+        save(setup, "versus_teachers", run_versus_teachers(setup, int8, naive_python))
     from bench.report import plots
 
     plots(setup.out)

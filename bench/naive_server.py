@@ -10,6 +10,9 @@ virtual environment (bench/naive-requirements.txt) and imports nothing from road
     python -m venv /tmp/road-naive-venv
     /tmp/road-naive-venv/bin/pip install -r bench/naive-requirements.txt
     /tmp/road-naive-venv/bin/python -m bench.naive_server runs/student/final --port 8001
+    # the 6-layer single-task teachers, one model per route (comparison (f)):
+    /tmp/road-naive-venv/bin/python -m bench.naive_server checkpoints/teacher-qa \
+        --nli-checkpoint checkpoints/teacher-nli-qa-init --port 8001
 """
 
 from __future__ import annotations
@@ -38,26 +41,30 @@ class NLIRequest(BaseModel):
     hypothesis: str
 
 
-def convert(checkpoint: Path) -> tuple[Any, Any]:
-    """A RoadStudent checkpoint as ElectraForQuestionAnswering + ElectraForSequenceClassification.
+def _encoder_and(state: dict[str, Any], head: str, rename: str = "") -> dict[str, Any]:
+    """The `electra.` weights plus one head's, the head's prefix replaced by `rename`."""
+    encoder = {k: v for k, v in state.items() if k.startswith("electra.")}
+    picked = {rename + k.removeprefix(head): v for k, v in state.items() if k.startswith(head)}
+    return {**encoder, **picked}
 
-    RoadStudent (training/model.py) is `electra` + `qa_outputs` (Linear(hidden, 2), start then
-    end) + `nli_head` (dense → gelu → out_proj on [CLS]): exactly the layouts of the two stock
-    transformers heads, so the weights load unchanged (strictly: a layout change fails here).
-    """
+
+def qa_model(checkpoint: Path) -> Any:
+    """A RoadStudent checkpoint's encoder + `qa_outputs` as ElectraForQuestionAnswering."""
     from safetensors.torch import load_file
-    from transformers import (
-        ElectraConfig,
-        ElectraForQuestionAnswering,
-        ElectraForSequenceClassification,
-    )
+    from transformers import ElectraConfig, ElectraForQuestionAnswering
 
     state = load_file(str(checkpoint / "model.safetensors"))
-    encoder = {k: v for k, v in state.items() if k.startswith("electra.")}
     qa = ElectraForQuestionAnswering(ElectraConfig.from_pretrained(checkpoint, num_labels=2))
-    qa.load_state_dict(
-        {**encoder, **{k: v for k, v in state.items() if k.startswith("qa_outputs.")}}
-    )
+    qa.load_state_dict(_encoder_and(state, "qa_outputs.", "qa_outputs."))
+    return qa.float().eval()
+
+
+def nli_model(checkpoint: Path) -> Any:
+    """A RoadStudent checkpoint's encoder + `nli_head` as ElectraForSequenceClassification."""
+    from safetensors.torch import load_file
+    from transformers import ElectraConfig, ElectraForSequenceClassification
+
+    state = load_file(str(checkpoint / "model.safetensors"))
     labels = list(getattr(ElectraConfig.from_pretrained(checkpoint), "nli_labels", NLI_LABELS))
     nli_config = ElectraConfig.from_pretrained(
         checkpoint,
@@ -66,18 +73,26 @@ def convert(checkpoint: Path) -> tuple[Any, Any]:
         label2id={label: i for i, label in enumerate(labels)},
     )
     nli = ElectraForSequenceClassification(nli_config)
-    head = {
-        "classifier." + k.removeprefix("nli_head."): v
-        for k, v in state.items()
-        if k.startswith("nli_head.")
-    }
-    nli.load_state_dict({**encoder, **head})
-    return qa.eval(), nli.eval()
+    nli.load_state_dict(_encoder_and(state, "nli_head.", "classifier."))
+    return nli.float().eval()
+
+
+def convert(checkpoint: Path, nli_checkpoint: Path | None = None) -> tuple[Any, Any]:
+    """RoadStudent checkpoints as ElectraForQuestionAnswering + ElectraForSequenceClassification.
+
+    RoadStudent (training/model.py) is `electra` + `qa_outputs` (Linear(hidden, 2), start then
+    end) + `nli_head` (dense → gelu → out_proj on [CLS]): exactly the layouts of the two stock
+    transformers heads, so the weights load unchanged (strictly: a layout change fails here).
+    One multi-task checkpoint gives both; two single-task teachers give one each (two encoders,
+    as a user serving two models would run them). Compact fp16 checkpoints run in fp32.
+    """
+    return qa_model(checkpoint), nli_model(nli_checkpoint or checkpoint)
 
 
 def create_naive_app(
     checkpoint: Path,
     threads: int,
+    nli_checkpoint: Path | None = None,
     max_seq_len: int = 256,
     doc_stride: int = 128,
     max_question_len: int = 64,
@@ -88,10 +103,11 @@ def create_naive_app(
     from transformers import AutoTokenizer, pipeline
 
     torch.set_num_threads(threads)
-    qa_model, nli_model = convert(checkpoint)
+    qa, nli = convert(checkpoint, nli_checkpoint)
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)
-    qa_pipe = pipeline("question-answering", model=qa_model, tokenizer=tokenizer, device="cpu")
-    nli_pipe = pipeline("text-classification", model=nli_model, tokenizer=tokenizer, device="cpu")
+    nli_tokenizer = AutoTokenizer.from_pretrained(nli_checkpoint or checkpoint)
+    qa_pipe = pipeline("question-answering", model=qa, tokenizer=tokenizer, device="cpu")
+    nli_pipe = pipeline("text-classification", model=nli, tokenizer=nli_tokenizer, device="cpu")
     lock = threading.Lock()
     app = FastAPI(title="naive pipelines server")
 
@@ -125,6 +141,9 @@ def create_naive_app(
 
 def main(
     checkpoint: Annotated[Path, typer.Argument(help="RoadStudent checkpoint (road train final/)")],
+    nli_checkpoint: Annotated[
+        Path | None, typer.Option(help="Another checkpoint for /nli (a single-task teacher)")
+    ] = None,
     port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1")] = 8001,
     threads: Annotated[int, typer.Option(help="torch intra-op threads")] = 1,
     max_seq_len: Annotated[int, typer.Option(help="QA window length, as the bundle")] = 256,
@@ -136,7 +155,13 @@ def main(
     import uvicorn
 
     app = create_naive_app(
-        checkpoint, threads, max_seq_len, doc_stride, max_question_len, max_answer_len
+        checkpoint,
+        threads,
+        nli_checkpoint,
+        max_seq_len,
+        doc_stride,
+        max_question_len,
+        max_answer_len,
     )
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 

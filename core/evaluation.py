@@ -30,6 +30,7 @@ __all__ = [
     "Runner",
     "evaluate_classification",
     "evaluate_span",
+    "negative_accuracy",
     "same_article_unanswerable",
     "with_negatives",
     "with_unanswerable",
@@ -96,11 +97,11 @@ def evaluate_span(
     threshold, _ = best_null_threshold(golds, spans, margins)
     preds = {qid: ("" if margins[qid] > threshold else spans[qid]) for qid in golds}
     metrics = squad_scores(golds, preds)
-    metrics.update(_negative_accuracy(golds, preds))
+    metrics.update(negative_accuracy(golds, preds))
     return QAEval(metrics=metrics, null_threshold=float(threshold), predictions=preds)
 
 
-def _negative_accuracy(golds: dict[str, list[str]], preds: dict[str, str]) -> dict[str, float]:
+def negative_accuracy(golds: dict[str, list[str]], preds: dict[str, str]) -> dict[str, float]:
     """NoAns accuracy per kind of negative: how often "" was answered."""
     metrics = {}
     for name, suffix in (

@@ -11,6 +11,9 @@ from road.core.metrics import normalize_answer
 
 CROSS_ARTICLE_SUFFIX = "-neg"
 SAME_ARTICLE_SUFFIX = "-same"
+# The dev set's negatives are drawn with one seed everywhere (training eval, export gate, bench),
+# so every score of a model is on the same unanswerable pairs.
+DEV_NEGATIVE_SEED = 1234
 
 
 def with_unanswerable(examples: Sequence[QAExample], fraction: float, seed: int) -> list[QAExample]:

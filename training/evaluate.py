@@ -11,13 +11,11 @@ import torch
 from road.core.classification import TextEncoder
 from road.core.data import read_classification, read_squad
 from road.core.evaluation import Runner, evaluate_classification, evaluate_span
-from road.core.negatives import with_negatives
+from road.core.negatives import DEV_NEGATIVE_SEED, with_negatives
 from road.core.qa import QAEncoder
 from road.core.tasks import TaskKind
 from road.training.config import TaskConfig, TrainConfig
 from road.training.model import RoadStudent
-
-DEV_NEGATIVE_SEED = 1234
 
 
 def torch_runner(model: RoadStudent) -> Runner:

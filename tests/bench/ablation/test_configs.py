@@ -30,7 +30,7 @@ def test_every_run_has_the_same_budget_and_data() -> None:
     ]
     assert all(s == shared[0] for s in shared[1:])
     first = configs[0]
-    assert (first.steps, first.lr, first.seed, first.warmup_ratio) == (3000, 2e-4, 13, 0.06)
+    assert (first.steps, first.lr, first.seed, first.warmup_ratio) == (4500, 2e-4, 13, 0.06)
     assert first.layers == (0, 1, 2) and first.init == "minilm" and first.task_alpha == 0.75
     assert first.qa is not None and first.nli is not None
     assert (first.qa.batch_size, first.nli.batch_size) == (16, 32)

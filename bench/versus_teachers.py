@@ -1,0 +1,104 @@
+"""Comparison (f) of docs/performance.md: road's default bundle against a server without road.
+
+That user serves the 6-layer single-task teachers (one model per task, FP32 PyTorch) through
+transformers pipelines (bench/naive_server.py). Both servers are measured the same way, in one
+run: closed-loop mixed traffic at concurrency 1 (p50 at low load) and at a deep queue
+(throughput at saturation), then the full dev files through their own HTTP API
+(bench/dev_quality.py), so each side's speed has the quality its users get beside it.
+
+    python -m bench.compare --only f --out bench/results/current
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bench import dev_quality, host
+from bench.harness import Setup, measure, road_server, saturation, workload
+from road.core.tasks import NLI
+
+QA_TEACHER = Path("checkpoints/teacher-qa")
+NLI_TEACHER = Path("checkpoints/teacher-nli-qa-init")
+# The naive server runs one request at a time: more clients only queue (the sweep shows it).
+NAIVE_LEVELS = (1, 4)
+# road batches what is in flight; its dev pass uses its deep queue, the naive one a short queue.
+ROAD_DEV_CONCURRENCY, NAIVE_DEV_CONCURRENCY = 32, 2
+
+
+def _side(
+    setup: Setup,
+    server: host.Server,
+    requests: list[Any],
+    levels: tuple[int, ...],
+    dev_concurrency: int,
+) -> dict[str, Any]:
+    """One server's closed-loop points, its low-load and top points, and its dev scores."""
+    points = measure(setup, server, requests, "closed", list(levels))
+    low = next(p for p in points if p["level"] == 1)
+    return {
+        "command": server.command,
+        "points": points,
+        "low_load": low,
+        "saturation": saturation(points),
+        "dev": dev_quality.score(server.url, concurrency=dev_concurrency),
+        "memory": host.memory_mib(server.pid),
+    }
+
+
+def run_versus_teachers(
+    setup: Setup,
+    bundle: Path,
+    python: Path,
+    qa_teacher: Path = QA_TEACHER,
+    nli_teacher: Path = NLI_TEACHER,
+) -> dict[str, Any]:
+    """(f): road's bundle and the pipelines server over both teachers, speed and dev quality."""
+    mixed = workload(setup, "mixed", bundle)
+    with road_server(setup, bundle) as server:
+        road = _side(setup, server, mixed, (1, max(setup.levels)), ROAD_DEV_CONCURRENCY)
+    port = host.free_port()
+    command = [str(python), "-m", "bench.naive_server", str(qa_teacher)]
+    command += ["--nli-checkpoint", str(nli_teacher), "--port", str(port)]
+    command += ["--threads", str(setup.threads)]
+    env = {"TOKENIZERS_PARALLELISM": "false"}
+    with host.server_process(command, port, env, setup.server_cpus) as server:
+        naive = _side(setup, server, mixed, NAIVE_LEVELS, NAIVE_DEV_CONCURRENCY)
+    return {
+        "machine": host.machine(),
+        "bundle": str(bundle),
+        "teachers": {"qa": str(qa_teacher), "nli": str(nli_teacher)},
+        "road": road,
+        "naive_teachers": naive,
+    }
+
+
+def _row(label: str, side: dict[str, Any]) -> list[str]:
+    top, low, dev = side["saturation"], side["low_load"], side["dev"]
+    qa, nli = dev["qa"], dev["nli"]
+    recall = " / ".join(f"{nli['per_class_recall'][k]:.0f}" for k in NLI.labels)
+    return [
+        label,
+        f"{top['throughput_rps']:.1f} (c={top['level']:g})",
+        f"{low['latency_ms']['p50']:.1f}",
+        f"{qa['HasAns_f1']:.1f} / {qa['HasAns_exact']:.1f}",
+        f"{qa['NoAns_exact']:.1f}",
+        f"{nli['accuracy']:.1f}",
+        recall,
+        str(qa["failed"] + nli["failed"]),
+        f"{side['memory']['peak_rss_mib']:.0f}",
+    ]
+
+
+def table(result: dict[str, Any]) -> str:
+    """The markdown table of (f) and the speed ratios, from `versus_teachers.json`."""
+    from bench.report import table as markdown
+
+    road, naive = result["road"], result["naive_teachers"]
+    headers = ["server", "req/s at saturation", "p50 ms at c=1", "QA HasAns F1 / EM", "NoAns acc",
+               "NLI acc", "NLI recall e / n / c", "failed", "peak RSS MiB"]  # fmt: skip
+    rows = [_row("road default bundle", road), _row("pipelines, 6-layer teachers", naive)]
+    text = markdown(headers, rows)
+    speedup = road["saturation"]["throughput_rps"] / naive["saturation"]["throughput_rps"]
+    p50 = naive["low_load"]["latency_ms"]["p50"] / road["low_load"]["latency_ms"]["p50"]
+    return f"{text}\n\nthroughput ×{speedup:.2f}, p50 at c=1 ÷{p50:.2f} (road against pipelines)"
