@@ -24,6 +24,7 @@ from typing import Any
 
 from bench.ablation import report, summary
 from bench.ablation.runs import (
+    RUNS,
     Run,
     parse_name,
     planned,
@@ -119,8 +120,9 @@ def score_teachers(overrides: list[str]) -> None:
 
 
 def list_runs(overrides: list[str]) -> None:
-    done = {e["name"] for e in summary.load(summary.SUMMARY)}
-    for run, seed in planned():
+    entries = summary.load(summary.SUMMARY)
+    done = {e["name"] for e in entries}
+    for run, seed in planned(entries):
         config = run_config(run, seed, overrides)
         name = run_name(run.name, seed)
         note = " (in summary.json)" if name in done else ""
@@ -179,9 +181,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.run:
         run_one(args.run, args.seed, args, command)
     elif args.all:
-        for run, seed in planned():
-            if not run_one(run_name(run.name, seed), None, args, command):
-                break  # stopped by --max-steps: the next invocation continues this run
+        # The second seeds follow the base-seed results, so they are planned after those ran.
+        for stage in (slice(0, len(RUNS)), slice(len(RUNS), None)):
+            for run, seed in planned(summary.load(summary.SUMMARY))[stage]:
+                if not run_one(run_name(run.name, seed), None, args, command):
+                    return 0  # stopped by --max-steps: the next invocation continues this run
     return 0
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import road.training
 from road.core.tasks import NLI, QA
@@ -43,9 +45,25 @@ RUNS = (
     Run("5-road-smart", "ROaD weighted KD + BAM annealing + SMART"),
 )
 BY_NAME = {run.name: run for run in RUNS}
-# Second-seed runs: (1) and, until the results say which two are best, (4) and (5).
+# Second-seed runs: (1) and the two best KD variants. Until every variant has its base-seed entry
+# in summary.json the plan names (4) and (5); then `second_seed_runs` picks from the results.
 SECOND_SEED = 29
 SECOND_SEED_RUNS = ("1-multitask", "4-road-anneal", "5-road-smart")
+
+
+def _mean_score(entry: dict[str, Any]) -> float:
+    """The ranking of a variant: mean of dev QA HasAns F1 and NLI accuracy (equal weight)."""
+    return (float(entry["qa_f1"]) + float(entry["nli_acc"])) / 2
+
+
+def second_seed_runs(entries: Sequence[dict[str, Any]] = ()) -> tuple[str, ...]:
+    """(1) and the two KD variants with the best mean score at the base seed, once all are in."""
+    by_name = {e["name"]: e for e in entries}
+    variants = [run.name for run in RUNS[1:]]
+    if not all(name in by_name for name in variants):
+        return SECOND_SEED_RUNS
+    best = sorted(variants, key=lambda name: -_mean_score(by_name[name]))[:2]
+    return (RUNS[0].name, *sorted(best))
 
 
 def run_name(name: str, seed: int) -> str:
@@ -63,9 +81,9 @@ def parse_name(full: str) -> tuple[Run, int]:
     return BY_NAME[full], BASE_SEED
 
 
-def planned() -> list[tuple[Run, int]]:
-    """What `--all` trains: every run at the base seed, then the second seeds."""
-    second = [(BY_NAME[name], SECOND_SEED) for name in SECOND_SEED_RUNS]
+def planned(entries: Sequence[dict[str, Any]] = ()) -> list[tuple[Run, int]]:
+    """What `--all` trains: every run at the base seed, then the second seeds (from `entries`)."""
+    second = [(BY_NAME[name], SECOND_SEED) for name in second_seed_runs(entries)]
     return [(run, BASE_SEED) for run in RUNS] + second
 
 

@@ -34,7 +34,8 @@ fi
 runs=("$@")
 if [ ${#runs[@]} -eq 0 ]; then
     mapfile -t runs < <(python3 -c 'from bench.ablation.runs import planned, run_name
-print("\n".join(run_name(run.name, seed) for run, seed in planned()))')
+from bench.ablation.summary import SUMMARY, load
+print("\n".join(run_name(run.name, seed) for run, seed in planned(load(SUMMARY))))')
 fi
 started=$SECONDS
 for name in "${runs[@]}"; do
