@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bench.ablation import speed
 from bench.ablation.runs import BASE_SEED, RUNS, parse_name, run_name
 
 DOC = Path("docs/distillation.md")
@@ -134,7 +135,10 @@ def checks(entries: list[dict[str, Any]]) -> str:
     students = [e for e in entries if "teacher" not in e["name"]]
     by_name = {e["name"]: e for e in students}
     lines = []
-    budgets = {(e["steps"], e["layers"]) for e in students}
+    ablation = {run.name for run in RUNS}
+    budgets = {
+        (e["steps"], e["layers"]) for e in students if parse_name(e["name"])[0].name in ablation
+    }
     if len(budgets) > 1:
         lines.append(f"- Budgets differ between runs (steps, layers): {sorted(budgets)}.")
     lines += learned_checks(students)
@@ -151,7 +155,19 @@ def section(entries: list[dict[str, Any]]) -> str:
         "(dev files in full; QA HasAns EM/F1, NoAns = share of unanswerable pairs answered "
         '"no answer", same-article ones in brackets; NLI recall per class in %).\n\n'
         f"{table(entries)}\n\nChecks (issue 17), computed from the numbers above:\n\n"
-        f"{checks(entries)}\n"
+        f"{checks(entries)}\n{speed_section()}"
+    )
+
+
+def speed_section() -> str:
+    timed = speed.load()
+    if timed is None:
+        return ""
+    host = timed["machine"]
+    return (
+        f"\nSpeed (`python -m bench.ablation --speed`, {timed['finished']}, {host['cpu']}, "
+        f"{timed['threads']} ONNX Runtime thread, static INT8, each student's first "
+        f"{timed['rows']} dev rows):\n\n{speed.table(timed)}\n"
     )
 
 

@@ -5,6 +5,8 @@
     python -m bench.ablation --all [--max-steps N]     # every planned run not yet finished
     python -m bench.ablation --teachers                # score the teachers only
     python -m bench.ablation --summary                 # table, checks, curves from summary.json
+    python -m bench.ablation --shapes                  # item 3: the shape runs (SHAPES)
+    python -m bench.ablation --speed                   # every finished run timed as INT8
 
 A run resumes from runs/ablation/NAME/checkpoint-last (`road train`); `--max-steps` stops a run
 after that many steps this invocation (a session-sized chunk), the next invocation continues.
@@ -22,9 +24,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.ablation import report, summary
+from bench.ablation import report, speed, summary
 from bench.ablation.runs import (
+    BASE_SEED,
     RUNS,
+    SHAPES,
     Run,
     parse_name,
     planned,
@@ -39,6 +43,7 @@ from bench.ablation.teachers import (
     teacher_entry,
     teachers_to_score,
 )
+from road.runtime.settings import default_bundle
 from road.training.config import TrainConfig
 
 COMMAND = "python -m bench.ablation"
@@ -122,7 +127,7 @@ def score_teachers(overrides: list[str]) -> None:
 def list_runs(overrides: list[str]) -> None:
     entries = summary.load(summary.SUMMARY)
     done = {e["name"] for e in entries}
-    for run, seed in planned(entries):
+    for run, seed in [*planned(entries), *((shape, BASE_SEED) for shape in SHAPES)]:
         config = run_config(run, seed, overrides)
         name = run_name(run.name, seed)
         note = " (in summary.json)" if name in done else ""
@@ -150,6 +155,8 @@ def parser() -> argparse.ArgumentParser:
     mode.add_argument("--all", action="store_true", help="every planned run not yet finished")
     mode.add_argument("--teachers", action="store_true", help="score the teachers only")
     mode.add_argument("--summary", action="store_true", help="rewrite the doc from summary.json")
+    mode.add_argument("--shapes", action="store_true", help="every shape run (item 3) not finished")
+    mode.add_argument("--speed", action="store_true", help="time every finished run as INT8")
     p.add_argument("--seed", type=int, help="another seed: output dir and name get -sSEED")
     p.add_argument("--max-steps", type=int, help="stop each run after N steps this time")
     p.add_argument(
@@ -170,8 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         list_runs(args.set)
         return 0
-    if args.summary:
+    if args.summary or args.speed:
         entries = summary.load(summary.SUMMARY)
+        if args.speed:
+            speed.save(speed.measure(entries, default_bundle()))
         report.replot(entries)
         report.write_doc(entries)
         return 0
@@ -186,6 +195,10 @@ def main(argv: list[str] | None = None) -> int:
             for run, seed in planned(summary.load(summary.SUMMARY))[stage]:
                 if not run_one(run_name(run.name, seed), None, args, command):
                     return 0  # stopped by --max-steps: the next invocation continues this run
+    elif args.shapes:
+        for run in SHAPES:
+            if not run_one(run.name, None, args, command):
+                return 0
     return 0
 
 

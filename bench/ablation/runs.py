@@ -27,14 +27,20 @@ TEACHERS: dict[str, list[str]] = {
 
 @dataclass(frozen=True)
 class Run:
-    """One ablation run: its number and name, its config file and what it tests."""
+    """One ablation run: its number and name, its config file and what it tests.
+
+    A shape run (item 3) is another run's config (`base`) with `overrides` on top: the same
+    budget and recipe, another student shape.
+    """
 
     name: str
     method: str
+    base: str = ""
+    overrides: tuple[str, ...] = ()
 
     @property
     def config_file(self) -> Path:
-        return CONFIGS / f"ablation-{self.name}.yaml"
+        return CONFIGS / f"ablation-{self.base or self.name}.yaml"
 
 
 RUNS = (
@@ -44,7 +50,19 @@ RUNS = (
     Run("4-road-anneal", "ROaD weighted KD + BAM annealing"),
     Run("5-road-smart", "ROaD weighted KD + BAM annealing + SMART"),
 )
-BY_NAME = {run.name: run for run in RUNS}
+# Item 3, smaller and faster: other shapes with the recipe of SHAPE_BASE, each scored like the
+# runs above and timed as an INT8 bundle (`--speed`). SHAPE_BASE is round 1's best KD variant
+# (docs/distillation.md#reading); the shapes run after round 2 says whether it still is.
+SHAPE_BASE = "2-kd-average"
+SHAPES = (
+    Run("6-four-layers", "(2) with 4 layers (MiniLM 0-3)", SHAPE_BASE, ("layers=[0, 1, 2, 3]",)),
+    Run("7-top-layers", "(2) with MiniLM's top layers 3-5", SHAPE_BASE, ("layers=[3, 4, 5]",)),
+    Run("8-middle-layers", "(2) with MiniLM's middle layers 2-4", SHAPE_BASE,
+        ("layers=[2, 3, 4]",)),
+    Run("9-hidden-mse", "(2) + hidden-state MSE to the teachers' last layer", SHAPE_BASE,
+        ("distill.hidden_mse=1.0",)),
+)  # fmt: skip
+BY_NAME = {run.name: run for run in (*RUNS, *SHAPES)}
 # Second-seed runs: (1) and the two best KD variants. Until every variant has its base-seed entry
 # in summary.json the plan names (4) and (5); then `second_seed_runs` picks from the results.
 SECOND_SEED = 29
@@ -105,7 +123,7 @@ def run_config(
     # run (1) they would give it one (and make it a KD run with no teachers).
     absent = [key for key in ("distill", "smart") if getattr(config, key) is None]
     kept = [o for o in overrides if o.partition(".")[0] not in absent]
-    return load_config(run.config_file, [*fixed, *kept])
+    return load_config(run.config_file, [*run.overrides, *fixed, *kept])
 
 
 def teacher_tasks() -> dict[str, list[str]]:

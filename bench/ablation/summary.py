@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.ablation.runs import RUNS, parse_name
+from bench.ablation.runs import RUNS, SHAPES, parse_name
 from road.core.tasks import NLI, QA
 
 SUMMARY = Path("bench/results/ablation/summary.json")
@@ -77,7 +77,7 @@ def order(entry: dict[str, Any]) -> tuple[int, int, int, str]:
         run, seed = parse_name(entry["name"])
     except KeyError:
         return (2, 0, 0, entry["name"])
-    return (1, RUNS.index(run), seed, entry["name"])
+    return (1, (*RUNS, *SHAPES).index(run), seed, entry["name"])
 
 
 def upsert(entry: dict[str, Any], path: Path = SUMMARY) -> list[dict[str, Any]]:

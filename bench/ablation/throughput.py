@@ -48,11 +48,16 @@ def rows_per_second(
 
 
 def bundle_throughput(
-    bundle: Path, config: TrainConfig, tokenizer_dir: Path, rows: int = 256
+    bundle: Path, config: TrainConfig, tokenizer_dir: Path, rows: int = 256, threads: int = 1
 ) -> dict[str, dict[str, float]]:
     """Per task: rows/s at batch 1 and batch 32 on the same dev rows, in one process."""
     manifest = load_manifest(bundle)
-    session = ort.InferenceSession(str(bundle / manifest.graph), providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    # One thread, as `road serve` runs by default: bundles compare by their cost per core.
+    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    session = ort.InferenceSession(
+        str(bundle / manifest.graph), options, providers=["CPUExecutionProvider"]
+    )
     result = {}
     for task in config.tasks():
         sample = dev_rows(config, tokenizer_dir, task, rows)

@@ -113,3 +113,24 @@ def test_second_seeds_follow_the_base_seed_results() -> None:
     assert names[5:] == ["1-multitask-s29", "2-kd-average-s29", "5-road-smart-s29"]
     # Until every variant is in, the plan stays the default.
     assert runs.second_seed_runs(entries[:-1]) == runs.SECOND_SEED_RUNS
+
+
+def test_shape_runs_change_only_their_shape() -> None:
+    base = dataclasses.asdict(run_config(runs.BY_NAME[runs.SHAPE_BASE]))
+    changed = {}
+    for shape in runs.SHAPES:
+        config = dataclasses.asdict(run_config(shape))
+        assert config["output_dir"] == f"runs/ablation/{shape.name}"
+        diff = {k for k in config if config[k] != base[k]} - {"output_dir"}
+        if "distill" in diff:  # only the hidden-state term may change in the distillation
+            assert {k for k in config["distill"] if config["distill"][k] != base["distill"][k]} == {
+                "hidden_mse"
+            }
+        changed[shape.name] = (diff, config["layers"])
+    assert changed == {
+        "6-four-layers": ({"layers"}, (0, 1, 2, 3)),
+        "7-top-layers": ({"layers"}, (3, 4, 5)),
+        "8-middle-layers": ({"layers"}, (2, 3, 4)),
+        "9-hidden-mse": ({"distill"}, (0, 1, 2)),
+    }
+    assert parse_name("7-top-layers") == (runs.SHAPES[1], 13)

@@ -93,3 +93,33 @@ def test_write_doc_replaces_only_between_the_markers(
     doc.write_text("no markers")
     with pytest.raises(ValueError, match="marker"):
         write_doc(ENTRIES, doc)
+
+
+def test_shapes_are_not_budget_differences_and_speed_gets_its_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shape = entry("6-four-layers", 60.0, 62.0, kd=True, layers=4)
+    assert "Budgets differ" not in checks([entry("1-multitask", 55.0, 61.0), shape])
+    timed = {
+        "machine": {"cpu": "Test CPU"}, "finished": "2026-12-04T00:00:00Z", "threads": 1,
+        "rows": 256, "bundles": {
+            "default bundle (6 layers)": {"layers": 6, "rows_per_s": {
+                "qa": {"batch_1": 20.0, "batch_32": 25.0},
+                "nli": {"batch_1": 80.0, "batch_32": 120.0}}},
+            "6-four-layers": {"layers": 4, "rows_per_s": {
+                "qa": {"batch_1": 30.0, "batch_32": 36.0},
+                "nli": {"batch_1": 110.0, "batch_32": 170.0}}},
+        },
+    }  # fmt: skip
+    path = tmp_path / "speed.json"
+    monkeypatch.setattr(report.speed, "SPEED", path)
+    doc = tmp_path / "distillation.md"
+    doc.write_text(f"{BEGIN}\n{END}\n")
+    write_doc([shape], doc)
+    assert "Speed (" not in doc.read_text()  # nothing timed yet
+    report.speed.save(timed, path)
+    write_doc([shape], doc)
+    text = doc.read_text()
+    assert "Speed (`python -m bench.ablation --speed`, 2026-12-04T00:00:00Z, Test CPU" in text
+    assert "| default bundle (6 layers) | 6 | 20.0 | 25.0 | 80.0 | 120.0 | 1.00× |" in text
+    assert "| 6-four-layers | 4 | 30.0 | 36.0 | 110.0 | 170.0 | 1.50× |" in text
