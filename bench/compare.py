@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bench import host
+from bench import host, versus_teachers
 from bench.ceiling import PAIRED_ROUNDS, floor, ideal, run_overhead, run_paired
 from bench.harness import (
     Setup,
@@ -29,7 +29,6 @@ from bench.harness import (
     setup_from_options,
     workload,
 )
-from bench.versus_teachers import run_versus_teachers
 from road.runtime.settings import default_bundle
 
 NAIVE_PYTHON = Path("/tmp/road-naive-venv/bin/python")
@@ -167,8 +166,8 @@ def main(
     ),
     only: Annotated[
         str,
-        typer.Option(help="Subset of road,a,overhead,b,c,d,knobs,f (a: paired rounds)"),
-    ] = "road,a,overhead,b,c,d,knobs,f",
+        typer.Option(help="Subset of road,a,overhead,b,c,d,knobs,f-dev,f (a: paired rounds)"),
+    ] = "road,a,overhead,b,c,d,knobs,f-dev,f",
     road_env: Annotated[
         list[str], typer.Option(help="ROAD_*=VALUE for road's servers and (a)'s limits")
     ] = [],  # noqa: B006 - typer reads the default; it is never mutated
@@ -217,8 +216,10 @@ def main(
         save(setup, "precision", run_precision(setup, bundles, level))
     if "knobs" in steps:
         save(setup, "knobs", {"variants": run_knobs(setup, int8, level)})
+    if "f-dev" in steps:
+        save(setup, "versus_teachers_dev", versus_teachers.run_dev(setup, int8, naive_python))
     if "f" in steps:
-        save(setup, "versus_teachers", run_versus_teachers(setup, int8, naive_python))
+        save(setup, "versus_teachers", versus_teachers.run_speed(setup, int8, naive_python))
     from bench.report import plots
 
     plots(setup.out)

@@ -311,11 +311,12 @@ def main(out: Annotated[Path, typer.Argument(help="bench.compare results directo
         typer.echo(f"\n### (a) road's own cost\n\n{sweep_table(points)}")
     if road is not None and "floor" in road:
         typer.echo(f"\n### (e) floor: solo compute time, ms\n\n{floor_table(road['floor'])}")
-    versus = load_result(out, "versus_teachers")
-    if versus is not None:
+    versus, dev = load_result(out, "versus_teachers"), load_result(out, "versus_teachers_dev")
+    if versus is not None and dev is not None:
         from bench.versus_teachers import table as versus_table
 
-        typer.echo(f"\n### (f) road against pipelines on the teachers\n\n{versus_table(versus)}")
+        text = versus_table(versus, dev)
+        typer.echo(f"\n### (f) road against pipelines on the teachers\n\n{text}")
     typer.echo("\n" + json.dumps(ratios(out), indent=2))
     plots(out)
 

@@ -3,10 +3,11 @@
 That user serves the 6-layer single-task teachers (one model per task, FP32 PyTorch) through
 transformers pipelines (bench/naive_server.py). Both servers are measured the same way, in one
 run: closed-loop mixed traffic at concurrency 1 (p50 at low load) and at a deep queue
-(throughput at saturation), then the full dev files through their own HTTP API
-(bench/dev_quality.py), so each side's speed has the quality its users get beside it.
+(throughput at saturation). Separately (`f-dev`: no timing, so it may run beside other work),
+the full dev files go through each server's own HTTP API (bench/dev_quality.py), so each
+side's speed has the quality its users get beside it.
 
-    python -m bench.compare --only f --out bench/results/current
+    python -m bench.compare --checkpoint checkpoints/default-student --only f-dev,f --out DIR
 """
 
 from __future__ import annotations
@@ -26,55 +27,56 @@ NAIVE_LEVELS = (1, 4)
 ROAD_DEV_CONCURRENCY, NAIVE_DEV_CONCURRENCY = 32, 2
 
 
-def _side(
-    setup: Setup,
-    server: host.Server,
-    requests: list[Any],
-    levels: tuple[int, ...],
-    dev_concurrency: int,
-) -> dict[str, Any]:
-    """One server's closed-loop points, its low-load and top points, and its dev scores."""
+def _naive_server(setup: Setup, python: Path, qa: Path, nli: Path) -> Any:
+    port = host.free_port()
+    command = [str(python), "-m", "bench.naive_server", str(qa), "--nli-checkpoint", str(nli)]
+    command += ["--port", str(port), "--threads", str(setup.threads)]
+    env = {"TOKENIZERS_PARALLELISM": "false"}
+    return host.server_process(command, port, env, setup.server_cpus)
+
+
+def _speed(setup: Setup, server: host.Server, requests: list[Any], levels: tuple[int, ...]) -> Any:
+    """One server's closed-loop points, with its low-load and top points picked out."""
     points = measure(setup, server, requests, "closed", list(levels))
-    low = next(p for p in points if p["level"] == 1)
     return {
         "command": server.command,
         "points": points,
-        "low_load": low,
+        "low_load": next(p for p in points if p["level"] == 1),
         "saturation": saturation(points),
-        "dev": dev_quality.score(server.url, concurrency=dev_concurrency),
         "memory": host.memory_mib(server.pid),
     }
 
 
-def run_versus_teachers(
-    setup: Setup,
-    bundle: Path,
-    python: Path,
-    qa_teacher: Path = QA_TEACHER,
-    nli_teacher: Path = NLI_TEACHER,
+def _header(bundle: Path, qa: Path, nli: Path) -> dict[str, Any]:
+    return {"machine": host.machine(), "bundle": str(bundle), "teachers": {"qa": str(qa),
+            "nli": str(nli)}}  # fmt: skip
+
+
+def run_speed(
+    setup: Setup, bundle: Path, python: Path, qa: Path = QA_TEACHER, nli: Path = NLI_TEACHER
 ) -> dict[str, Any]:
-    """(f): road's bundle and the pipelines server over both teachers, speed and dev quality."""
+    """(f), speed: both servers on the same mixed requests, one after the other, in one run."""
     mixed = workload(setup, "mixed", bundle)
     with road_server(setup, bundle) as server:
-        road = _side(setup, server, mixed, (1, max(setup.levels)), ROAD_DEV_CONCURRENCY)
-    port = host.free_port()
-    command = [str(python), "-m", "bench.naive_server", str(qa_teacher)]
-    command += ["--nli-checkpoint", str(nli_teacher), "--port", str(port)]
-    command += ["--threads", str(setup.threads)]
-    env = {"TOKENIZERS_PARALLELISM": "false"}
-    with host.server_process(command, port, env, setup.server_cpus) as server:
-        naive = _side(setup, server, mixed, NAIVE_LEVELS, NAIVE_DEV_CONCURRENCY)
-    return {
-        "machine": host.machine(),
-        "bundle": str(bundle),
-        "teachers": {"qa": str(qa_teacher), "nli": str(nli_teacher)},
-        "road": road,
-        "naive_teachers": naive,
-    }
+        road = _speed(setup, server, mixed, (1, max(setup.levels)))
+    with _naive_server(setup, python, qa, nli) as server:
+        naive = _speed(setup, server, mixed, NAIVE_LEVELS)
+    return {**_header(bundle, qa, nli), "road": road, "naive_teachers": naive}
 
 
-def _row(label: str, side: dict[str, Any]) -> list[str]:
-    top, low, dev = side["saturation"], side["low_load"], side["dev"]
+def run_dev(
+    setup: Setup, bundle: Path, python: Path, qa: Path = QA_TEACHER, nli: Path = NLI_TEACHER
+) -> dict[str, Any]:
+    """(f), quality: the full dev files through each server's API (no timing: any load will do)."""
+    with road_server(setup, bundle) as server:
+        road = dev_quality.score(server.url, concurrency=ROAD_DEV_CONCURRENCY)
+    with _naive_server(setup, python, qa, nli) as server:
+        naive = dev_quality.score(server.url, concurrency=NAIVE_DEV_CONCURRENCY)
+    return {**_header(bundle, qa, nli), "road": road, "naive_teachers": naive}
+
+
+def _row(label: str, side: dict[str, Any], dev: dict[str, Any]) -> list[str]:
+    top, low = side["saturation"], side["low_load"]
     qa, nli = dev["qa"], dev["nli"]
     recall = " / ".join(f"{nli['per_class_recall'][k]:.0f}" for k in NLI.labels)
     return [
@@ -90,14 +92,17 @@ def _row(label: str, side: dict[str, Any]) -> list[str]:
     ]
 
 
-def table(result: dict[str, Any]) -> str:
-    """The markdown table of (f) and the speed ratios, from `versus_teachers.json`."""
+def table(result: dict[str, Any], dev: dict[str, Any]) -> str:
+    """The markdown table of (f) and the speed ratios: `versus_teachers{,_dev}.json`."""
     from bench.report import table as markdown
 
     road, naive = result["road"], result["naive_teachers"]
     headers = ["server", "req/s at saturation", "p50 ms at c=1", "QA HasAns F1 / EM", "NoAns acc",
                "NLI acc", "NLI recall e / n / c", "failed", "peak RSS MiB"]  # fmt: skip
-    rows = [_row("road default bundle", road), _row("pipelines, 6-layer teachers", naive)]
+    rows = [
+        _row("road default bundle", road, dev["road"]),
+        _row("pipelines, 6-layer teachers", naive, dev["naive_teachers"]),
+    ]
     text = markdown(headers, rows)
     speedup = road["saturation"]["throughput_rps"] / naive["saturation"]["throughput_rps"]
     p50 = naive["low_load"]["latency_ms"]["p50"] / road["low_load"]["latency_ms"]["p50"]
