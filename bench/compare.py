@@ -23,6 +23,7 @@ from bench.ceiling import PAIRED_ROUNDS, floor, ideal, run_overhead, run_paired
 from bench.harness import (
     Setup,
     measure,
+    naive_server,
     road_server,
     saturation,
     save,
@@ -73,14 +74,10 @@ def run_road(setup: Setup, bundle: Path, label: str) -> dict[str, Any]:
 def run_naive(setup: Setup, checkpoint: Path, python: Path, bundle: Path) -> dict[str, Any]:
     """(b): transformers pipelines, one request at a time, at concurrency 1 and 4."""
     mixed = workload(setup, "mixed", bundle)
-    port = host.free_port()
-    command = [str(python), "-m", "bench.naive_server", str(checkpoint), "--port", str(port)]
-    command += ["--threads", str(setup.threads)]
-    env = {"TOKENIZERS_PARALLELISM": "false"}
-    with host.server_process(command, port, env, setup.server_cpus) as server:
+    with naive_server(setup, python, checkpoint) as server:
         points = measure(setup, server, mixed, "closed", [1, 4])
         memory = host.memory_mib(server.pid)
-    return {"label": "naive", "command": " ".join(command), "points": points, "memory": memory}
+    return {"label": "naive", "command": server.command, "points": points, "memory": memory}
 
 
 def run_graphs(setup: Setup, bundle: Path, level: int) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -71,19 +71,13 @@ async def _post_all(
     return list(replies), time.perf_counter() - started
 
 
-def _run(
-    url: str, path: str, bodies: Sequence[dict[str, Any]], field: str, concurrency: int
-) -> tuple[list[Reply], float]:
-    return asyncio.run(_post_all(url, path, bodies, field, concurrency))
-
-
 def score_qa(
     url: str, dev: Path, cross: float, same: float, concurrency: int, limit: int | None
 ) -> dict[str, Any]:
     """HasAns / NoAns scores of the server's `/qa` answers on the dev questions and negatives."""
     examples = with_negatives(read_squad(dev)[:limit], cross, same, DEV_NEGATIVE_SEED)
     bodies = [{"question": e.question, "context": e.context} for e in examples]
-    replies, wall = _run(url, "/qa", bodies, "answer", concurrency)
+    replies, wall = asyncio.run(_post_all(url, "/qa", bodies, "answer", concurrency))
     golds = {e.id: list(e.answers) for e in examples}
     preds = {e.id: reply.value for e, reply in zip(examples, replies, strict=True)}
     return {
@@ -99,7 +93,7 @@ def score_nli(url: str, dev: Path, concurrency: int, limit: int | None) -> dict[
     """Accuracy and per-class recall of the server's `/nli` labels on the dev pairs."""
     examples = read_nli(dev)[:limit]
     bodies = [{"premise": e.premise, "hypothesis": e.hypothesis} for e in examples]
-    replies, wall = _run(url, "/nli", bodies, "label", concurrency)
+    replies, wall = asyncio.run(_post_all(url, "/nli", bodies, "label", concurrency))
     golds = [e.label for e in examples]
     preds = [reply.value for reply in replies]
     labels = list(NLI.labels)
@@ -128,13 +122,11 @@ def score(
     negatives: tuple[float, float] = (0.1, 0.2),
 ) -> dict[str, Any]:
     """Both tasks' dev scores through the server at `url` (the API module entry point)."""
-    scorers: dict[str, Callable[[], dict[str, Any]]] = {
-        "qa": lambda: score_qa(url, QA_DEV, *negatives, concurrency, limit),
-        "nli": lambda: score_nli(url, NLI_DEV, concurrency, limit),
-    }
     result: dict[str, Any] = {"url": url, "concurrency": concurrency, "limit": limit}
-    for task in tasks:
-        result[task] = scorers[task]()
+    if "qa" in tasks:
+        result["qa"] = score_qa(url, QA_DEV, *negatives, concurrency, limit)
+    if "nli" in tasks:
+        result["nli"] = score_nli(url, NLI_DEV, concurrency, limit)
     return result
 
 

@@ -82,6 +82,21 @@ def road_server(
         yield server
 
 
+@contextmanager
+def naive_server(
+    setup: Setup, python: Path, checkpoint: Path, nli_checkpoint: Path | None = None
+) -> Iterator[host.Server]:
+    """bench/naive_server.py in its own venv (`python`), pinned to the server CPUs."""
+    port = host.free_port()
+    command = [str(python), "-m", "bench.naive_server", str(checkpoint), "--port", str(port)]
+    command += ["--threads", str(setup.threads)]
+    if nli_checkpoint is not None:
+        command += ["--nli-checkpoint", str(nli_checkpoint)]
+    env = {"TOKENIZERS_PARALLELISM": "false"}
+    with host.server_process(command, port, env, setup.server_cpus) as server:
+        yield server
+
+
 def measure(
     setup: Setup,
     server: host.Server,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import dev_quality, host
-from bench.harness import Setup, measure, road_server, saturation, workload
+from bench.harness import Setup, measure, naive_server, road_server, saturation, workload
 from road.core.tasks import NLI
 
 QA_TEACHER = Path("checkpoints/teacher-qa")
@@ -25,14 +25,6 @@ NLI_TEACHER = Path("checkpoints/teacher-nli-qa-init")
 NAIVE_LEVELS = (1, 4)
 # road batches what is in flight; its dev pass uses its deep queue, the naive one a short queue.
 ROAD_DEV_CONCURRENCY, NAIVE_DEV_CONCURRENCY = 32, 2
-
-
-def _naive_server(setup: Setup, python: Path, qa: Path, nli: Path) -> Any:
-    port = host.free_port()
-    command = [str(python), "-m", "bench.naive_server", str(qa), "--nli-checkpoint", str(nli)]
-    command += ["--port", str(port), "--threads", str(setup.threads)]
-    env = {"TOKENIZERS_PARALLELISM": "false"}
-    return host.server_process(command, port, env, setup.server_cpus)
 
 
 def _speed(setup: Setup, server: host.Server, requests: list[Any], levels: tuple[int, ...]) -> Any:
@@ -59,7 +51,7 @@ def run_speed(
     mixed = workload(setup, "mixed", bundle)
     with road_server(setup, bundle) as server:
         road = _speed(setup, server, mixed, (1, max(setup.levels)))
-    with _naive_server(setup, python, qa, nli) as server:
+    with naive_server(setup, python, qa, nli) as server:
         naive = _speed(setup, server, mixed, NAIVE_LEVELS)
     return {**_header(bundle, qa, nli), "road": road, "naive_teachers": naive}
 
@@ -70,7 +62,7 @@ def run_dev(
     """(f), quality: the full dev files through each server's API (no timing: any load will do)."""
     with road_server(setup, bundle) as server:
         road = dev_quality.score(server.url, concurrency=ROAD_DEV_CONCURRENCY)
-    with _naive_server(setup, python, qa, nli) as server:
+    with naive_server(setup, python, qa, nli) as server:
         naive = dev_quality.score(server.url, concurrency=NAIVE_DEV_CONCURRENCY)
     return {**_header(bundle, qa, nli), "road": road, "naive_teachers": naive}
 

@@ -51,8 +51,8 @@ def measure(entries: list[dict[str, Any]], default_bundle: Path, rows: int = 256
         }
     with tempfile.TemporaryDirectory(prefix="road-ablation-speed-") as work:
         for entry in entries:
-            final = Path(entry.get("output_dir", "")) / "final"
-            if "output_dir" in entry and (final / "train_config.yaml").is_file():
+            final = Path(entry["output_dir"]) / "final" if "output_dir" in entry else None
+            if final is not None and (final / "train_config.yaml").is_file():
                 speeds[entry["name"]] = {
                     "layers": entry["layers"],
                     "rows_per_s": student_speed(final, Path(work), rows),
